@@ -1,0 +1,94 @@
+"""One figure style for every notebook: the same colours for source, target and map.
+
+    SOURCE  blue    samples of mu (x)
+    TARGET  orange  samples of nu (y)
+    MAPPED  green   transported samples T(x)
+    PLAN    grey    couplings / arrows x -> T(x)
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+SOURCE = "#1f77b4"
+TARGET = "#ff7f0e"
+MAPPED = "#2ca02c"
+PLAN = "#7f7f7f"
+POTENTIAL_CMAP = "viridis"
+
+_RC = {
+    "figure.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_style():
+    """Apply the package's matplotlib style (call once at the top of a notebook)."""
+    plt.rcParams.update(_RC)
+
+
+def _axes(ax, figsize=(5, 5)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def scatter_pair(x, y, ax=None, *, s=6, alpha=0.5, labels=("source $x\\sim\\mu$", "target $y\\sim\\nu$")):
+    """Scatter source samples x and target samples y (2-D) in the package colours."""
+    ax = _axes(ax)
+    x, y = np.asarray(x), np.asarray(y)
+    ax.scatter(x[:, 0], x[:, 1], s=s, alpha=alpha, color=SOURCE, label=labels[0])
+    ax.scatter(y[:, 0], y[:, 1], s=s, alpha=alpha, color=TARGET, label=labels[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="upper right", markerscale=2)
+    return ax
+
+
+def plot_map(x, y, y_hat, ax=None, *, arrows=64, s=6, title=None):
+    """Source, target and transported samples T(x), with arrows x -> T(x) for a subset."""
+    ax = scatter_pair(x, y, ax, s=s)
+    x, y_hat = np.asarray(x), np.asarray(y_hat)
+    ax.scatter(y_hat[:, 0], y_hat[:, 1], s=s, alpha=0.6, color=MAPPED, label="mapped $T(x)$")
+    k = min(arrows, len(x))
+    d = y_hat[:k] - x[:k]
+    ax.quiver(x[:k, 0], x[:k, 1], d[:, 0], d[:, 1], angles="xy", scale_units="xy", scale=1,
+              color=PLAN, alpha=0.7, width=0.004)
+    ax.legend(loc="upper right", markerscale=2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_plan(x, y, plan, ax=None, *, threshold=1e-3, s=30):
+    """Points x, y and a coupling matrix plan[i, j]: a segment x_i - y_j, opacity ~ mass."""
+    ax = _axes(ax)
+    x, y, plan = np.asarray(x), np.asarray(y), np.asarray(plan)
+    if x.ndim == 1:  # 1-D measures: draw them on two horizontal lines
+        x = np.stack([x, np.zeros_like(x)], 1)
+        y = np.stack([y, np.ones_like(y)], 1)
+    top = plan.max() if plan.size and plan.max() > 0 else 1.0
+    for i, j in zip(*np.nonzero(plan > threshold * top)):
+        ax.plot([x[i, 0], y[j, 0]], [x[i, 1], y[j, 1]], color=PLAN, lw=1.5, alpha=float(plan[i, j] / top))
+    ax.scatter(x[:, 0], x[:, 1], s=s, color=SOURCE, label="source", zorder=3)
+    ax.scatter(y[:, 0], y[:, 1], s=s, color=TARGET, label="target", zorder=3)
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_history(history, ax=None, *, keys=("dual_value",), reference=None):
+    """Training curves from `result.history` against the step; optional horizontal reference."""
+    ax = _axes(ax, figsize=(5, 3))
+    for key in keys:
+        ax.plot(history["step"], history[key], label=key.replace("_", " "))
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=1, label="reference")
+    ax.set_xlabel("step")
+    ax.legend()
+    return ax
