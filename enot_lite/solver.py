@@ -251,8 +251,10 @@ class ENOTResult:
 
     def save(self, path):
         """Write the model to `path` (a pickle of numpy arrays; only load files you trust)."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        fields["params_f"], fields["params_g"] = jax.tree.map(np.asarray, (self.params_f, self.params_g))
         with open(path, "wb") as fh:
-            pickle.dump(jax.tree.map(np.asarray, dataclasses.asdict(self)), fh)
+            pickle.dump(fields, fh)
 
 
 def load(path) -> ENOTResult:
@@ -270,7 +272,7 @@ def _check_data(name, data):
     """(sampler, array) for `data`: an (n, d) array of finite floats, or sample(key, n) -> (n, d)."""
     if callable(data):
         try:
-            out = jax.eval_shape(lambda key: data(key, 2), jax.random.key(0))  # traces, compiles nothing
+            out = jax.eval_shape(lambda: data(jax.random.key(0), 2))  # traces, compiles nothing
         except Exception as err:
             raise TypeError(f"{name} is callable but sample(key, n) failed to trace: {err}") from err
         if not hasattr(out, "shape") or len(out.shape) != 2 or out.shape[0] != 2:
