@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import math
 import pickle
+import time
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -83,9 +84,9 @@ class Config:
     cost: Any  # a hashable Cost
     sample_source: Callable | None  # None: resample rows of the source array
     sample_target: Callable | None
-    b1: float = 0.9
-    b2: float = 0.99
-    final_lr_fraction: float = 0.01
+    b1: float  # Adam's betas
+    b2: float
+    final_lr_fraction: float  # 0.01: cosine decay to 1% of the step size; 1.0: constant
 
 
 class TrainState(NamedTuple):
@@ -217,7 +218,7 @@ class ENOTResult:
     cost: Any
     bidirectional: bool
     hyper: dict  # tau, lam, learning_rate, steps, batch_size, seed
-    history: dict  # numpy arrays per logged chunk: step, loss_f, loss_g, dual_value[, l2_uvp]
+    history: dict  # numpy arrays per logged chunk: step, time (s), loss_f, loss_g, dual_value[, l2_uvp]
     dual_value: float  # E gT(x) + E g(y) on an evaluation sample
 
     def _points(self, z, name):
@@ -325,6 +326,8 @@ def fit(
     batch_size=256,
     hidden=(64, 64, 64),
     learning_rate=3e-3,
+    schedule="cosine",
+    betas=(0.9, 0.99),
     bidirectional=True,
     seed=0,
     reference_map=None,
@@ -340,8 +343,9 @@ def fit(
       tau: expectile in (0, 1]; tau -> 1 makes gT a tight c-transform.
       lam: weight >= 0 of the expectile regulariser.
       steps: gradient updates (forward and inverse updates alternate when bidirectional).
-      batch_size, hidden, learning_rate: batch per update, MLP widths, Adam's initial
-        step size (cosine-decayed to 1% of it over `steps`).
+      batch_size, hidden, learning_rate: batch per update, MLP widths, Adam's step size.
+      schedule: "cosine" (decay the step size to 1% of it over `steps`) or "constant".
+      betas: Adam's (b1, b2).
       bidirectional: also learn the inverse map with g (alternating roles every step).
       seed: PRNG seed for initialisation and batches; same seed, same result.
       reference_map: optional callable T*(x); then history["l2_uvp"] is logged.
@@ -363,6 +367,9 @@ def fit(
     sample_target, target_data, dim_target = _check_data("target", target)
     if dim != dim_target:
         raise ValueError(f"source and target must have the same dimension, got {dim} and {dim_target}")
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
+    b1, b2 = (_check_number(f"betas[{i}]", b, 0.0, 1.0, low_open=False) for i, b in enumerate(betas))
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(step, result)")
 
@@ -370,6 +377,7 @@ def fit(
     config = Config(
         dim=dim, hidden=tuple(hidden), batch_size=batch_size, chunk=_chunk_size(steps, per_iteration),
         bidirectional=bool(bidirectional), cost=cost, sample_source=sample_source, sample_target=sample_target,
+        b1=b1, b2=b2, final_lr_fraction=0.01 if schedule == "cosine" else 1.0,
     )
     hyper = Hyper(*(jnp.asarray(v, jnp.float32) for v in (tau, lam, learning_rate)), jnp.asarray(steps, jnp.int32))
     data = (source_data, target_data)
@@ -378,12 +386,15 @@ def fit(
         t_eval = jnp.asarray(reference_map(x_eval), jnp.float32)
         target_var = float(jnp.sum(jnp.var(y_eval, axis=0)))
 
-    settings = dict(tau=tau, lam=lam, learning_rate=learning_rate, steps=steps, batch_size=batch_size, seed=seed)
+    settings = dict(tau=tau, lam=lam, learning_rate=learning_rate, schedule=schedule, betas=(b1, b2), steps=steps,
+                    batch_size=batch_size, seed=seed)
     make_result = lambda state, hist, dual: ENOTResult(
         state.params_f, state.params_g, dim, config.hidden, cost, config.bidirectional, settings,
         {k: np.asarray(v) for k, v in hist.items()}, dual,
     )
-    history = {"step": [], "loss_f": [], "loss_g": [], "dual_value": []} | ({"l2_uvp": []} if reference_map else {})
+    history = {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []}
+    history |= {"l2_uvp": []} if reference_map is not None else {}
+    start = time.perf_counter()
     state = init_state(config, seed)
     n_chunks = -(-steps // (per_iteration * config.chunk))
     bar = _progress_bar(n_chunks, progress)
@@ -400,6 +411,7 @@ def fit(
                 at, make_result(state, history, float("nan")),
             )
         history["step"].append(step)
+        history["time"].append(time.perf_counter() - start)
         for name in ("loss_f", "loss_g", "dual_value"):
             history[name].append(float(metrics[name]))
         if reference_map is not None:
