@@ -131,7 +131,7 @@ def _draw(sampler, data, key, n):
     return sampler(key, n)
 
 
-def _update(config, hyper, params_map, params_pot, opt_map, opt_pot, x, y):
+def update(config, hyper, params_map, params_pot, opt_map, opt_pot, x, y):
     """One gradient update of the map network and the potential network on (x, y)."""
     grad_fn = jax.value_and_grad(enot_loss, argnums=(0, 1), has_aux=True)
     (_, metrics), (grad_map, grad_pot) = grad_fn(
@@ -146,18 +146,27 @@ def _update(config, hyper, params_map, params_pot, opt_map, opt_pot, x, y):
 def train_step(config: Config, hyper: Hyper, data, state: TrainState):
     """Forward update (f maps mu -> nu), then, if bidirectional, the inverse one (g maps nu -> mu).
 
-    Both directions live in one scan iteration: no lax.cond, no dispatch between them."""
+    Both directions live in one scan iteration (no lax.cond between them), as one update
+    applied twice with the roles of (f, mu) and (g, nu) swapped, so it compiles once."""
     source, target = data
     key, kx, ky, kx2, ky2 = jax.random.split(state.key, 5)
     n = config.batch_size
     x, y = _draw(config.sample_source, source, kx, n), _draw(config.sample_target, target, ky, n)
-    pf, pg, of, og, (loss_f, loss_g, dual) = _update(config, hyper, state.params_f, state.params_g, state.opt_f, state.opt_g, x, y)
-    steps_done = 1
+    nets = (state.params_f, state.params_g, state.opt_f, state.opt_g)
     if config.bidirectional:
         x2, y2 = _draw(config.sample_source, source, kx2, n), _draw(config.sample_target, target, ky2, n)
-        pg, pf, og, of, (loss_g2, loss_f2, _) = _update(config, hyper, pg, pf, og, of, y2, x2)
-        loss_f, loss_g = 0.5 * (loss_f + loss_f2), 0.5 * (loss_g + loss_g2)
+
+        def update_and_swap(nets, batch):
+            params_map, params_pot, opt_map, opt_pot, metrics = update(config, hyper, *nets, *batch)
+            return (params_pot, params_map, opt_pot, opt_map), metrics
+
+        nets, metrics = jax.lax.scan(update_and_swap, nets, (jnp.stack([x, y2]), jnp.stack([y, x2])))
+        (loss_f, loss_g, _), dual = jnp.mean(jnp.stack(metrics), axis=1), metrics[2][0]
         steps_done = 2
+    else:
+        *nets, (loss_f, loss_g, dual) = update(config, hyper, *nets, x, y)
+        steps_done = 1
+    pf, pg, of, og = nets
     new = TrainState(pf, pg, of, og, key, state.step + steps_done)
     metrics = jnp.stack([loss_f, loss_g, dual])
     # Advance only within budget and while finite.  A non-finite step leaves the state
@@ -322,10 +331,10 @@ def fit(
     cost="sqeuclidean",
     tau=0.99,
     lam=1.0,
-    steps=6000,
+    steps=5000,
     batch_size=256,
-    hidden=(64, 64, 64),
-    learning_rate=3e-3,
+    hidden=None,
+    learning_rate=5e-3,
     schedule="cosine",
     betas=(0.9, 0.99),
     bidirectional=True,
@@ -343,7 +352,8 @@ def fit(
       tau: expectile in (0, 1]; tau -> 1 makes gT a tight c-transform.
       lam: weight >= 0 of the expectile regulariser.
       steps: gradient updates (forward and inverse updates alternate when bidirectional).
-      batch_size, hidden, learning_rate: batch per update, MLP widths, Adam's step size.
+      batch_size, hidden, learning_rate: batch per update, MLP widths (default: three
+        layers of width max(64, 2d)), Adam's step size.
       schedule: "cosine" (decay the step size to 1% of it over `steps`) or "constant".
       betas: Adam's (b1, b2).
       bidirectional: also learn the inverse map with g (alternating roles every step).
@@ -360,13 +370,14 @@ def fit(
     batch_size = _check_number("batch_size", batch_size, 0, math.inf, low_open=True, kind=int)
     learning_rate = _check_number("learning_rate", learning_rate, 0.0, math.inf, low_open=True)
     seed = _check_number("seed", seed, 0, math.inf, low_open=False, kind=int)
-    if isinstance(hidden, int) or not hidden or not all(isinstance(h, int) and h > 0 for h in hidden):
-        raise ValueError(f"hidden must be a non-empty sequence of positive ints (layer widths), got {hidden!r}")
     cost = get_cost(cost)
     sample_source, source_data, dim = _check_data("source", source)
     sample_target, target_data, dim_target = _check_data("target", target)
     if dim != dim_target:
         raise ValueError(f"source and target must have the same dimension, got {dim} and {dim_target}")
+    hidden = (max(64, 2 * dim),) * 3 if hidden is None else hidden
+    if isinstance(hidden, int) or not hidden or not all(isinstance(h, int) and h > 0 for h in hidden):
+        raise ValueError(f"hidden must be a non-empty sequence of positive ints (layer widths), got {hidden!r}")
     if schedule not in ("cosine", "constant"):
         raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
     b1, b2 = (_check_number(f"betas[{i}]", b, 0.0, 1.0, low_open=False) for i, b in enumerate(betas))
