@@ -1,0 +1,228 @@
+"""Command-line W2 benchmark: ENOT on Mix3toMix10 pairs, optionally side by side with OTT-JAX.
+
+    python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--compare ott] [--steps N] [--out DIR]
+
+Prints one row per (solver, D): L2-UVP, cosine, linear-baseline L2-UVP, steps, wall time
+(compilation included), steady-state steps/s, GFLOP/s achieved (XLA's cost analysis of
+one training step times steps/s) against this machine's measured fp32 matmul peak.
+Writes results.csv and l2_uvp.png (L2-UVP vs D, log scale, with published numbers).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import os
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import enot_lite
+from enot_lite import benchmark, solver
+
+# Published L2-UVP (%) on Mix3toMix10, D = 2 ... 128 (quoted, not measured here).
+PUBLISHED = {
+    "ENOT (Buzun et al. 2024, Table 1)": {2: 0.02, 4: 0.03, 8: 0.14, 16: 0.24, 32: 0.67, 64: 0.56, 128: 0.30},
+    "W2OT (Amos 2022, via Buzun et al. 2024)": {2: 0.03, 4: 0.22, 8: 0.60, 16: 0.80, 32: 2.09, 64: 2.08, 128: 0.67},
+}
+
+# Training settings per preset.  "ott" is OTT-JAX's ExpectileNeuralDual default.
+PRESETS = {
+    "quick": lambda d: dict(hidden=(max(64, 2 * d),) * 3, batch_size=256 if d <= 8 else 512, steps=4000 if d <= 8 else 6000,
+                            learning_rate=3e-3, tau=0.99, lam=1.0),
+    "paper": lambda d: dict(hidden=(max(128, 4 * d),) * 3, batch_size=1024, steps=40_000, learning_rate=1e-3,
+                            tau=0.99, lam=1.0),
+    "ott": lambda d: dict(hidden=(128,) * 4, batch_size=1024, steps=4000, learning_rate=3e-4, schedule="constant",
+                          betas=(0.9, 0.9), tau=0.99, lam=1.0),
+}
+
+
+@dataclasses.dataclass
+class Row:
+    solver: str
+    dim: int
+    l2_uvp: float
+    cosine: float
+    linear_l2_uvp: float
+    steps: int
+    wall_s: float
+    steps_per_s: float
+    gflops: float
+
+
+def matmul_peak(n=2048, repeats=10):
+    """Measured fp32 matmul throughput (GFLOP/s) of this machine at n x n x n."""
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    f = jax.jit(lambda a: a @ a)
+    f(a).block_until_ready()
+    best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def flops_per_step(dim, settings):
+    """FLOPs of one gradient update (`solver.update`) by XLA's cost analysis."""
+    hidden, n = tuple(settings["hidden"]), settings["batch_size"]
+    config = solver.Config(
+        dim=dim, hidden=hidden, batch_size=n, chunk=1, bidirectional=True, cost=enot_lite.costs.SqEuclidean(),
+        sample_source=None, sample_target=None, b1=0.9, b2=0.99, final_lr_fraction=1.0,
+    )
+    hyper = solver.Hyper(*(jnp.float32(v) for v in (0.99, 1.0, 1e-3)), jnp.int32(1))
+    state = solver.init_state(config, 0)
+    batch = jnp.zeros((n, dim), jnp.float32)
+    step = jax.jit(lambda *nets: solver.update(config, hyper, *nets, batch, batch))
+    analysis = step.lower(state.params_f, state.params_g, state.opt_f, state.opt_g).compile().cost_analysis()
+    return (analysis[0] if isinstance(analysis, list) else analysis)["flops"]
+
+
+def steady_rate(steps, seconds):
+    """Steps per second between the first and the last logged chunk (compilation excluded)."""
+    steps, seconds = np.asarray(steps, float), np.asarray(seconds, float)
+    if len(steps) < 2 or seconds[-1] <= seconds[0]:
+        return float("nan")
+    return (steps[-1] - steps[0]) / (seconds[-1] - seconds[0])
+
+
+def run_enot(pair, settings, progress=True):
+    start = time.perf_counter()
+    result = enot_lite.fit(pair.sample_source, pair.sample_target, progress=progress, **settings)
+    wall = time.perf_counter() - start
+    rate = steady_rate(result.history["step"], result.history["time"])
+    return result.transport, wall, rate
+
+
+def run_ott(pair, settings, seed=0):
+    """OTT-JAX's ExpectileNeuralDual with the same network, batch, optimiser, tau, lambda, steps.
+
+    OTT's SqEuclidean is ||x - y||^2; we pass the cost 1/2 ||x - y||^2 so that tau and
+    lambda mean the same thing on both sides.  Returns (map, wall seconds, jitted steps/s)."""
+    import optax
+    from ott.geometry import costs as ott_costs
+    from ott.neural.methods.expectile_neural_dual import ExpectileNeuralDual
+    from ott.neural.networks.potentials import MLP
+
+    @jax.tree_util.register_pytree_node_class
+    class HalfSqEuclidean(ott_costs.TICost):
+        def h(self, z):
+            return 0.5 * jnp.dot(z, z)
+
+        def h_legendre(self, z):
+            return 0.5 * jnp.dot(z, z)
+
+    lr, steps = settings["learning_rate"], settings["steps"]
+    if settings.get("schedule", "cosine") == "cosine":
+        lr = lambda count: settings["learning_rate"] * (0.01 + 0.99 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
+    b1, b2 = settings.get("betas", (0.9, 0.99))
+    hidden = list(settings["hidden"])
+    model = ExpectileNeuralDual(
+        dim_data=pair.dim, neural_f=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
+        neural_g=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
+        optimizer_f=optax.adam(lr, b1=b1, b2=b2), optimizer_g=optax.adam(lr, b1=b1, b2=b2),
+        cost_fn=HalfSqEuclidean(), expectile=settings["tau"], expectile_loss_coef=settings["lam"],
+        num_train_iters=steps, valid_freq=steps + 1, rng=jax.random.key(seed),
+    )
+    n = settings["batch_size"]
+    sample = jax.jit(lambda key: (pair.sample_source(key, n), pair.sample_target(jax.random.fold_in(key, 1), n)))
+
+    def loader(which):
+        key = jax.random.key(seed + 1 + which)
+        while True:
+            key, sub = jax.random.split(key)
+            yield np.asarray(sample(sub)[which])
+
+    start = time.perf_counter()
+    potentials = model(loader(0), loader(1), loader(0), loader(1))
+    wall = time.perf_counter() - start
+    batch = {"source": np.asarray(sample(jax.random.key(9))[0]), "target": np.asarray(sample(jax.random.key(9))[1])}
+    state_f, state_g = model.state_f, model.state_g
+    jax.block_until_ready(model.train_step(state_f, state_g, batch))
+    reps = 50
+    seconds = _timed(lambda: [jax.block_until_ready(model.train_step(state_f, state_g, batch)) for _ in range(reps)])
+    return jax.jit(potentials.transport), wall, reps / seconds
+
+
+def evaluate(name, pair, transport, wall, rate, steps, flops):
+    return Row(name, pair.dim, benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair),
+               benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9)
+
+
+def print_table(rows, peak):
+    head = f"{'solver':10s} {'D':>4s} {'L2-UVP%':>8s} {'cos':>6s} {'linear%':>8s} {'steps':>7s} {'wall s':>7s} {'steps/s':>8s} {'GFLOP/s':>8s} {'% peak':>7s}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r.solver:10s} {r.dim:4d} {r.l2_uvp:8.3f} {r.cosine:6.3f} {r.linear_l2_uvp:8.2f} {r.steps:7d} "
+              f"{r.wall_s:7.1f} {r.steps_per_s:8.1f} {r.gflops:8.1f} {100 * r.gflops / peak:6.1f}%")
+    print(f"fp32 matmul peak measured here: {peak:.0f} GFLOP/s ({platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, jax {jax.__version__})")
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, marker in (("enot_lite", "o"), ("ott", "s")):
+        mine = sorted((r.dim, r.l2_uvp) for r in rows if r.solver == name)
+        if mine:
+            ax.plot(*zip(*mine), marker=marker, label=f"{name} (measured here)")
+    linear = sorted({(r.dim, r.linear_l2_uvp) for r in rows})
+    ax.plot(*zip(*linear), "k--", marker="x", label="best linear map")
+    dims = sorted({r.dim for r in rows})
+    for (name, values), style in zip(PUBLISHED.items(), (":", "-.")):
+        ax.plot(dims, [values[d] for d in dims], style, color="grey", marker=".", label=f"{name}, quoted")
+    ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)", title="Mix3toMix10 (W2 benchmark)")
+    ax.set_xticks(dims, [str(d) for d in dims])
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    parser.add_argument("--compare", choices=["ott"], help="also run OTT-JAX (pip install enot_lite[compare])")
+    parser.add_argument("--steps", type=int, help="override the preset's number of steps")
+    parser.add_argument("--out", default="bench_out", help="folder for results.csv and l2_uvp.png")
+    args = parser.parse_args(argv)
+    if args.steps is not None and args.steps <= 0:
+        parser.error("--steps must be positive")
+
+    os.makedirs(args.out, exist_ok=True)
+    peak = matmul_peak()
+    rows = []
+    for dim in args.dims:
+        pair = benchmark.mix3tomix10(dim)
+        settings = PRESETS[args.preset](dim) | ({"steps": args.steps} if args.steps else {})
+        flops = flops_per_step(dim, settings)
+        transport, wall, rate = run_enot(pair, settings)
+        rows.append(evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops))
+        if args.compare == "ott":
+            transport, wall, rate = run_ott(pair, settings)
+            rows.append(evaluate("ott", pair, transport, wall, rate, settings["steps"], flops))
+        print_table(rows[-2 if args.compare else -1:], peak)
+    print()
+    print_table(rows, peak)
+    with open(os.path.join(args.out, "results.csv"), "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[f.name for f in dataclasses.fields(Row)] + ["peak_gflops"])
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(dataclasses.asdict(r) | {"peak_gflops": round(peak, 1)})
+    plot(rows, os.path.join(args.out, "l2_uvp.png"))
+    print(f"wrote {args.out}/results.csv and {args.out}/l2_uvp.png")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
