@@ -1,0 +1,74 @@
+"""Exact discrete OT: strong duality, complementary slackness, c-transforms, 1-D maps, expectiles."""
+import numpy as np
+import pytest
+
+from enot_lite import discrete
+
+
+def _clouds(n=12, m=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + [2.0, 0.5]
+
+
+def test_lp_and_assignment_agree_for_equal_uniform_clouds():
+    x, y = _clouds()
+    sol = discrete.solve(x, y)
+    sigma, cost = discrete.assignment(x, y)
+    assert sol.cost == pytest.approx(cost, abs=1e-9)
+    assert discrete.ot_cost(x, y) == pytest.approx(cost)
+    assert sorted(sigma) == list(range(len(x)))
+    # the LP's optimal plan is a permutation matrix / n here (a vertex of the Birkhoff polytope)
+    np.testing.assert_allclose(sol.plan.sum(1), 1 / 12)
+    assert np.count_nonzero(sol.plan > 1e-9) == 12
+
+
+def test_strong_duality_and_complementary_slackness():
+    x, y = _clouds(10, 7, seed=1)
+    sol = discrete.solve(x, y)
+    assert sol.dual_value == pytest.approx(sol.cost, abs=1e-8)
+    gap = discrete.constraint_gap(sol.f, sol.g, sol.C)
+    assert gap.min() > -1e-8  # feasible
+    assert np.all(np.abs(gap[sol.plan > 1e-9]) < 1e-8)  # tight where the plan puts mass
+    assert discrete.ot_cost(x, y) == pytest.approx(sol.cost)
+
+
+def test_c_transform_improves_any_feasible_pair():
+    x, y = _clouds(8, 9, seed=2)
+    C = discrete.cost_matrix(x, y)
+    g = np.random.default_rng(0).normal(size=9)
+    f = discrete.c_transform(g, C) - 0.3  # feasible but not tight
+    assert discrete.constraint_gap(f, g, C).min() >= 0
+    f1 = discrete.c_transform(g, C)
+    g1 = discrete.c_bar_transform(f1, C)
+    values = [discrete.dual_objective(f, g), discrete.dual_objective(f1, g), discrete.dual_objective(f1, g1)]
+    assert values[0] < values[1] <= values[2] + 1e-12
+    assert discrete.constraint_gap(f1, g1, C).min() > -1e-12
+    assert values[2] <= discrete.solve(x, y).cost + 1e-9  # weak duality
+
+
+def test_quantile_map_is_the_sorted_matching_in_1d():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=50), rng.exponential(size=50)
+    T = discrete.quantile_map(x, y)
+    assert np.all(np.diff(T(np.sort(x))) > 0)
+    sigma, _ = discrete.assignment(x, y)
+    np.testing.assert_allclose(np.sort(y[sigma]), np.sort(y))
+    assert np.all(np.diff(y[sigma][np.argsort(x)]) > 0)  # the optimal assignment is monotone
+
+
+def test_cost_names_and_callables():
+    x, y = _clouds(3, 4)
+    np.testing.assert_allclose(discrete.cost_matrix(x, y), 0.5 * ((x[:, None] - y[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(discrete.cost_matrix(x, y, "pnorm:1.5"), (np.abs(x[:, None] - y[None]) ** 1.5).sum(-1) / 1.5, rtol=1e-6)
+    np.testing.assert_allclose(discrete.cost_matrix(x, y, lambda a, b: np.ones((3, 4))), 1.0)
+    with pytest.raises(ValueError, match="unknown cost"):
+        discrete.cost_matrix(x, y, "nope")
+    with pytest.raises(ValueError, match="weights"):
+        discrete.solve(x, y, a=[1, 0, 0.5])
+
+
+def test_sample_expectile_from_mean_to_max():
+    u = np.random.default_rng(4).normal(size=1000)
+    assert discrete.sample_expectile(u, 0.5) == pytest.approx(u.mean(), abs=1e-9)
+    e = [discrete.sample_expectile(u, t) for t in (0.5, 0.9, 0.99, 0.9999)]
+    assert np.all(np.diff(e) > 0) and u.max() - e[-1] < 0.5
