@@ -1,7 +1,7 @@
 """enot_lite: expectile-regularised neural optimal transport (ENOT) in a small JAX module."""
 import os
 
-from enot_lite import benchmark, costs, discrete, plotting, potentials
+from enot_lite import benchmark, costs, datasets, discrete, plotting, potentials
 from enot_lite.solver import DivergenceError, ENOTResult, expectile_loss, fit, load
 
 __version__ = "0.1.0"
@@ -9,4 +9,4 @@ __version__ = "0.1.0"
 QUICK = os.environ.get("ENOT_QUICK", "") not in ("", "0")
 """Quick mode (env ENOT_QUICK=1): notebooks and tests shrink their step counts."""
 
-__all__ = ["DivergenceError", "ENOTResult", "QUICK", "benchmark", "costs", "discrete", "expectile_loss", "fit", "load", "plotting", "potentials"]
+__all__ = ["DivergenceError", "ENOTResult", "QUICK", "benchmark", "costs", "datasets", "discrete", "expectile_loss", "fit", "load", "plotting", "potentials"]

@@ -1,4 +1,4 @@
-"""Exact optimal transport between small point clouds, for teaching (numpy + scipy).
+"""Exact optimal transport between small point clouds, and sample expectiles, for teaching (numpy + scipy).
 
 Uniform empirical measures mu = 1/n sum delta_{x_i}, nu = 1/m sum delta_{y_j} (or weights a, b):
 
@@ -123,3 +123,18 @@ def sample_expectile(u, tau, iterations=100):
         slope = np.mean(np.where(u < m, 1 - tau, tau) * (u - m))
         lo, hi = (m, hi) if slope > 0 else (lo, m)
     return 0.5 * (lo + hi)
+
+
+def expectile_regression(features, u, tau, iterations=100):
+    """argmin_w mean |tau - 1[u < Phi w]| (u - Phi w)^2 for a feature matrix Phi (n, k),
+    by iteratively reweighted least squares (it stops when the weights stop changing)."""
+    features, u = np.asarray(features, np.float64), np.asarray(u, np.float64)
+    weights = np.full(len(u), 0.5)
+    for _ in range(iterations):
+        root = np.sqrt(weights)
+        coef = np.linalg.lstsq(features * root[:, None], u * root, rcond=None)[0]
+        new = np.where(u < features @ coef, 1.0 - tau, tau)
+        if np.array_equal(new, weights):
+            break
+        weights = new
+    return coef

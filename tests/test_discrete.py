@@ -72,3 +72,14 @@ def test_sample_expectile_from_mean_to_max():
     assert discrete.sample_expectile(u, 0.5) == pytest.approx(u.mean(), abs=1e-9)
     e = [discrete.sample_expectile(u, t) for t in (0.5, 0.9, 0.99, 0.9999)]
     assert np.all(np.diff(e) > 0) and u.max() - e[-1] < 0.5
+
+
+def test_expectile_regression_at_one_half_is_least_squares_and_grows_with_tau():
+    rng = np.random.default_rng(5)
+    t = rng.uniform(-2, 2, 400)
+    u = np.sin(t) + (0.2 + 0.2 * np.abs(t)) * rng.normal(size=400)
+    phi = np.stack([np.ones_like(t), t, t**2, t**3], 1)
+    np.testing.assert_allclose(discrete.expectile_regression(phi, u, 0.5), np.linalg.lstsq(phi, u, rcond=None)[0], atol=1e-10)
+    low, high = (phi @ discrete.expectile_regression(phi, u, tau) for tau in (0.5, 0.95))
+    assert np.all(high > low)
+    assert np.mean(u > high) < 0.2  # the 0.95-expectile curve lies above most of the data

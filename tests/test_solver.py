@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import enot_lite
-from enot_lite import benchmark, costs, discrete
+from enot_lite import benchmark, discrete
 from enot_lite.solver import expectile_loss
 
 # ----------------------------------------------------------------------------- helpers

@@ -1,0 +1,72 @@
+"""Two-dimensional toy pairs for the notebooks: pure-JAX samplers `sample(key, n) -> (n, 2)`.
+
+They are module-level functions, so passing the same sampler twice to `enot_lite.fit`
+reuses the compiled training loop.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def gaussian(key, n):
+    """Standard normal N(0, I)."""
+    return jax.random.normal(key, (n, 2))
+
+
+def eight_gaussians(key, n, radius=2.5, scale=0.25):
+    """8 small Gaussians evenly spaced on a circle."""
+    k_comp, k_noise = jax.random.split(key)
+    angle = 2 * jnp.pi * jax.random.randint(k_comp, (n,), 0, 8) / 8
+    centers = radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=1)
+    return centers + scale * jax.random.normal(k_noise, (n, 2))
+
+
+def _rotate(z, angle):
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    return z @ jnp.array([[c, s], [-s, c]])
+
+
+def moons(key, n, noise=0.05):
+    """Two interleaving half circles (as scikit-learn's make_moons), centred, rotated by -pi/6."""
+    k_t, k_side, k_noise = jax.random.split(key, 3)
+    t = jnp.pi * jax.random.uniform(k_t, (n,))
+    upper = jax.random.bernoulli(k_side, 0.5, (n,))[:, None]
+    z = jnp.where(upper, jnp.stack([jnp.cos(t), jnp.sin(t)], 1), jnp.stack([1 - jnp.cos(t), 0.5 - jnp.sin(t)], 1))
+    z = z - jnp.array([0.5, 0.25]) + noise * jax.random.normal(k_noise, (n, 2))
+    return _rotate(z, -jnp.pi / 6)
+
+
+def s_curve(key, n, noise=0.05):
+    """The 2-D S curve (as scikit-learn's make_s_curve, coordinates x and z), rotated by pi/6."""
+    k_t, k_noise = jax.random.split(key)
+    t = 3 * jnp.pi * (jax.random.uniform(k_t, (n,)) - 0.5)
+    z = jnp.stack([jnp.sin(t), jnp.sign(t) * (jnp.cos(t) - 1)], 1) + noise * jax.random.normal(k_noise, (n, 2))
+    return _rotate(z, jnp.pi / 6)
+
+
+def square(key, n):
+    """Uniform on the square [-1, 1]^2."""
+    return jax.random.uniform(key, (n, 2), minval=-1.0, maxval=1.0)
+
+
+def rotated_square(key, n):
+    """Uniform on a square of side 3 rotated by pi/4 and shifted by (1, 0.5)."""
+    return _rotate(1.5 * square(key, n), jnp.pi / 4) + jnp.array([1.0, 0.5])
+
+
+def checkerboard(key, n):
+    """Uniform on the black cells of a 4 x 4 checkerboard on [-2, 2]^2."""
+    k1, k2, k3 = jax.random.split(key, 3)
+    x1 = jax.random.uniform(k1, (n,), minval=-2.0, maxval=2.0)
+    x2 = jax.random.uniform(k2, (n,)) - 2.0 * jax.random.randint(k3, (n,), 0, 2)
+    return jnp.stack([x1, x2 + jnp.floor(x1) % 2], axis=1)
+
+
+PAIRS = {
+    "gaussian -> 8 gaussians": (gaussian, eight_gaussians),
+    "moons -> S-curve": (moons, s_curve),
+    "square -> square": (square, rotated_square),
+    "gaussian -> checkerboard": (gaussian, checkerboard),
+}
+"""name -> (sample_source, sample_target)."""

@@ -1,0 +1,230 @@
+"""Live widgets for the notebooks: controls + one matplotlib figure updated in place.
+
+Every widget is a `Panel`: an ipywidgets VBox of controls, the figure (an ipympl canvas
+under `%matplotlib widget`) and an Output area where errors are shown.  Setting a
+control's `.value` from Python fires the same callback as moving it in the browser.
+"""
+from __future__ import annotations
+
+import time
+
+import ipywidgets as W
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+import enot_lite
+from enot_lite import datasets, discrete, plotting
+
+
+class Panel(W.VBox):
+    """Controls, a figure and an error area; `update()` runs on every change, errors go to `.output`."""
+
+    def __init__(self, controls, figure):
+        self.figure, self.controls, self.output = figure, list(controls), W.Output()
+        self.output.add_class("enot-output")
+        canvas = figure.canvas if isinstance(figure.canvas, W.DOMWidget) else W.Output()
+        for control in self.controls:
+            if isinstance(control, W.Button):
+                control.on_click(lambda _: self.refresh())
+            else:
+                control.observe(lambda _: self.refresh(), names="value")
+        super().__init__([W.HBox(self.controls), canvas, self.output])
+        self.refresh()
+
+    def refresh(self):
+        self.output.clear_output()
+        try:
+            self.update()
+            self.figure.canvas.draw_idle()
+        except Exception as err:  # shown to the student, not lost in the log
+            self.output.append_stderr(f"{type(err).__name__}: {err}\n")
+
+    def update(self):
+        raise NotImplementedError
+
+
+def _figure(*args, **kwargs):
+    with plt.ioff():  # shown as part of the panel, not a second time by the backend
+        return plt.subplots(*args, **kwargs)
+
+
+def _slider(kind, description, value, low, high, step, css=None):
+    slider = kind(value=value, min=low, max=high, step=step, description=description, continuous_update=False,
+                  readout=True, style={"description_width": "initial"})
+    if css:
+        slider.add_class(css)
+    return slider
+
+
+# ----------------------------------------------------------------------------- notebook 01
+
+
+class PlanWidget(Panel):
+    """Kantorovich plan between two random clouds: number of points, cost exponent p, reshuffle."""
+
+    def __init__(self, seed=0):
+        self.n = _slider(W.IntSlider, "points", 8, 2, 30, 1)
+        self.p = _slider(W.FloatSlider, "cost |x-y|^p, p", 2.0, 1.0, 3.0, 0.25)
+        self.shuffle = W.Button(description="reshuffle")
+        self.rng = np.random.default_rng(seed)
+        fig, self.ax = _figure(figsize=(5, 4))
+        super().__init__([self.n, self.p, self.shuffle], fig)
+
+    def update(self):
+        n, p = self.n.value, self.p.value
+        self.x, self.y = self.rng.normal(size=(n, 2)), self.rng.normal(size=(n + 3, 2)) + [2.5, 0.0]
+        self.solution = discrete.solve(self.x, self.y, cost=lambda a, b: (np.linalg.norm(a[:, None] - b[None], axis=-1)) ** p)
+        self.ax.clear()
+        plotting.plot_plan(self.x, self.y, self.solution.plan, ax=self.ax)
+        self.ax.set_title(f"n = {n}, m = {n + 3}, p = {p:g}: cost {self.solution.cost:.3f}")
+
+
+# ----------------------------------------------------------------------------- notebook 02
+
+
+class CTransformWidget(Panel):
+    """g(y) = w . y + s ||y||^2 / 2 on target samples; its c-transform f = g^c, the dual value
+    <a, f> + <b, g> against the optimal cost, and the constraint gap C - f - g."""
+
+    def __init__(self, x, y):
+        self.x, self.y = np.asarray(x), np.asarray(y)
+        self.C = discrete.cost_matrix(self.x, self.y)
+        self.optimum = discrete.solve(self.x, self.y).cost
+        self.w1 = _slider(W.FloatSlider, "w1", 0.0, -3, 3, 0.1)
+        self.w2 = _slider(W.FloatSlider, "w2", 0.0, -3, 3, 0.1)
+        self.s = _slider(W.FloatSlider, "s", 0.0, -0.9, 0.9, 0.05)
+        fig, (self.ax_f, self.ax_gap) = _figure(1, 2, figsize=(9, 3.6))
+        super().__init__([self.w1, self.w2, self.s], fig)
+
+    def update(self):
+        self.g = self.y @ np.array([self.w1.value, self.w2.value]) + 0.5 * self.s.value * (self.y**2).sum(1)
+        self.f = discrete.c_transform(self.g, self.C)
+        self.dual = discrete.dual_objective(self.f, self.g)
+        gap = discrete.constraint_gap(self.f, self.g, self.C)
+        for ax in (self.ax_f, self.ax_gap):
+            ax.clear()
+        self.ax_f.scatter(*self.x.T, c=self.f, cmap=plotting.POTENTIAL_CMAP, s=30, label="x, coloured by $f=g^c$")
+        self.ax_f.scatter(*self.y.T, c=self.g, cmap=plotting.POTENTIAL_CMAP, marker="s", s=30, label="y, coloured by $g$")
+        self.ax_f.set_title(f"dual {self.dual:.3f}  <=  OT cost {self.optimum:.3f}")
+        self.ax_f.legend(loc="lower left", fontsize=7)
+        self.ax_gap.imshow(gap, cmap="magma", aspect="auto")
+        self.ax_gap.set(title=f"gap C - f - g (min {gap.min():.1e})", xlabel="j (target)", ylabel="i (source)")
+
+
+# ----------------------------------------------------------------------------- notebook 03
+
+
+class ExpectileWidget(Panel):
+    """tau: the expectile regression curve through (t, u) and the loss landscape of one expectile."""
+
+    def __init__(self, t, u, features):
+        self.t, self.u, self.features = np.asarray(t), np.asarray(u), features
+        self.tau = _slider(W.FloatSlider, "tau", 0.9, 0.5, 0.999, 0.001, css="enot-tau")
+        fig, (self.ax_fit, self.ax_loss) = _figure(1, 2, figsize=(9, 3.5))
+        self.ax_fit.scatter(self.t, self.u, s=5, color=plotting.SOURCE, alpha=0.4, label="data")
+        order = np.argsort(self.t)
+        (self.curve,) = self.ax_fit.plot(self.t[order], 0 * self.t, color=plotting.MAPPED, lw=2, label="expectile fit")
+        self.order = order
+        self.ax_fit.set(xlabel="t", ylabel="u")
+        self.ax_fit.legend(loc="upper left")
+        self.grid = np.linspace(self.u.min(), self.u.max(), 200)
+        (self.landscape,) = self.ax_loss.plot(self.grid, 0 * self.grid, color=plotting.TARGET)
+        self.marker = self.ax_loss.axvline(0, color=plotting.MAPPED, ls="--")
+        self.ax_loss.set(xlabel="m", ylabel="mean $L_\\tau(u - m)$", title="loss of a constant expectile")
+        super().__init__([self.tau], fig)
+
+    def update(self):
+        tau = self.tau.value
+        self.coef = discrete.expectile_regression(self.features(self.t), self.u, tau)
+        self.curve.set_ydata((self.features(self.t) @ self.coef)[self.order])
+        loss = np.asarray(jnp.mean(enot_lite.expectile_loss(self.u[None, :] - self.grid[:, None], tau), axis=1))
+        self.landscape.set_ydata(loss)
+        self.marker.set_xdata([discrete.sample_expectile(self.u, tau)] * 2)
+        self.ax_loss.set_ylim(0, loss.max() * 1.05)
+        self.ax_fit.set_title(f"tau = {tau:.3f}")
+
+
+# ----------------------------------------------------------------------------- notebooks 04-05
+
+
+class Explorer(Panel):
+    """Retrain ENOT live on a 2-D pair when tau or lambda move, and redraw in place.
+
+    Shows the transported samples, map arrows, contours of the potential f, the dual value
+    against the exact discrete OT cost of a subsample, and the training curve.  tau and
+    lambda are traced, so after the first draw nothing compiles again."""
+
+    def __init__(self, pair="moons -> S-curve", cost="sqeuclidean", tau=0.99, lam=1.0, steps=1000,
+                 batch_size=256, hidden=(64, 64, 64), n_plot=400, n_exact=256, seed=0):
+        self.settings = dict(steps=steps, batch_size=batch_size, hidden=hidden, seed=seed, progress=False)
+        self.pair = W.Dropdown(options=list(datasets.PAIRS), value=pair, description="pair")
+        self.cost = W.Dropdown(options=["sqeuclidean", "pnorm:1.5", "pnorm:3"], value=cost, description="cost")
+        self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
+        self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
+        self.n_plot, self.n_exact, self.exact_cache = n_plot, n_exact, {}
+        fig, (self.ax_map, self.ax_curve) = _figure(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
+        self.scatter_x = self.ax_map.scatter([], [], s=5, color=plotting.SOURCE, alpha=0.4, label="source")
+        self.scatter_y = self.ax_map.scatter([], [], s=5, color=plotting.TARGET, alpha=0.4, label="target")
+        self.scatter_t = self.ax_map.scatter([], [], s=5, color=plotting.MAPPED, alpha=0.7, label="mapped T(x)")
+        self.arrows, self.contours = None, None
+        self.ax_map.legend(loc="upper right", markerscale=3, fontsize=8)
+        self.ax_map.set(xlabel="$x_1$", ylabel="$x_2$")
+        (self.curve,) = self.ax_curve.plot([], [], color=plotting.MAPPED, label="dual value (ENOT)")
+        self.exact_line = self.ax_curve.axhline(0, color="k", ls="--", lw=1, label="exact OT cost (subsample)")
+        self.ax_curve.set(xlabel="step", ylabel="dual value")
+        self.ax_curve.legend(loc="lower right", fontsize=8)
+        self.result, self.last_update_seconds = None, float("nan")
+        super().__init__([self.pair, self.cost, self.tau, self.lam], fig)
+
+    def update(self):
+        start = time.perf_counter()
+        source, target = datasets.PAIRS[self.pair.value]
+        x = np.asarray(source(jax.random.key(101), self.n_plot))
+        y = np.asarray(target(jax.random.key(102), self.n_plot))
+        key = (self.pair.value, self.cost.value)
+        if key not in self.exact_cache:
+            self.exact_cache[key] = discrete.ot_cost(x[: self.n_exact], y[: self.n_exact], self.cost.value)
+        exact = self.exact_cache[key]
+        self.result = None
+        result = enot_lite.fit(source, target, cost=self.cost.value, tau=self.tau.value, lam=self.lam.value, **self.settings)
+        mapped = np.asarray(result.transport(x))
+        self._draw_map(result, x, y, mapped)
+        h = result.history
+        self.curve.set_data(h["step"], h["dual_value"])
+        self.exact_line.set_ydata([exact, exact])
+        lo, hi = min(h["dual_value"].min(), exact), max(h["dual_value"].max(), exact)
+        self.ax_curve.set_xlim(0, h["step"][-1])
+        self.ax_curve.set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
+        self.result, self.exact = result, exact
+        self.last_update_seconds = time.perf_counter() - start
+        self.ax_curve.set_title(f"tau = {self.tau.value:.3f}, lambda = {self.lam.value:.2f}: dual {result.dual_value:.3f}"
+                                f" vs exact {exact:.3f}  ({self.last_update_seconds:.1f} s)", fontsize=9)
+
+    def _draw_map(self, result, x, y, mapped):
+        self.scatter_x.set_offsets(x)
+        self.scatter_y.set_offsets(y)
+        self.scatter_t.set_offsets(mapped)
+        k = 64
+        if self.arrows is None:
+            self.arrows = self.ax_map.quiver(x[:k, 0], x[:k, 1], *(mapped[:k] - x[:k]).T, angles="xy", scale_units="xy",
+                                             scale=1, color=plotting.PLAN, alpha=0.7, width=0.003)
+        else:
+            self.arrows.set_offsets(x[:k])
+            self.arrows.set_UVC(*(mapped[:k] - x[:k]).T)
+        pts = np.concatenate([x, y, mapped])
+        lo, hi = pts.min(0) - 0.3, pts.max(0) + 0.3
+        g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))
+        f = np.asarray(result.f(np.stack([g1.ravel(), g2.ravel()], 1).astype(np.float32))).reshape(g1.shape)
+        if self.contours is not None:
+            self.contours.remove()
+        self.contours = self.ax_map.contour(g1, g2, f, levels=12, cmap=plotting.POTENTIAL_CMAP, linewidths=0.7, alpha=0.6)
+        self.ax_map.set_xlim(lo[0], hi[0])
+        self.ax_map.set_ylim(lo[1], hi[1])
+        self.ax_map.set_title("map T(x) = x - grad h*(grad f(x)); contours of f", fontsize=9)
+
+
+def explorer(**kwargs) -> Explorer:
+    """The live ENOT explorer (see `Explorer`); trains and draws once before it is returned."""
+    return Explorer(**kwargs)

@@ -1,0 +1,92 @@
+"""The live widgets, driven from Python as the browser would: set a control's value."""
+import time
+
+import jax
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from enot_lite import discrete, widgets  # noqa: E402
+
+_compiles = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, duration, **kw: _compiles.append(event) if "backend_compile" in event else None
+)
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return widgets.explorer(steps=1000)
+
+
+def test_explorer_has_tau_and_lambda_sliders_and_a_figure(explorer):
+    descriptions = [c.description for c in explorer.controls]
+    assert "tau" in descriptions and "lambda" in descriptions and "pair" in descriptions and "cost" in descriptions
+    assert all(c.continuous_update is False for c in (explorer.tau, explorer.lam))
+    assert explorer.figure is not None and explorer.result is not None
+    assert not explorer.output.outputs
+
+
+def test_moving_tau_and_lambda_retrains_without_compiling(explorer):
+    before = np.array(explorer.scatter_t.get_offsets())
+    n_compiles = len(_compiles)
+    latencies = []
+    for tau, lam in [(0.9, 1.0), (0.95, 0.5), (0.99, 1.5)]:
+        start = time.perf_counter()
+        explorer.tau.value = tau
+        explorer.lam.value = lam
+        latencies.append((time.perf_counter() - start) / 2)
+        assert not explorer.output.outputs, explorer.output.outputs
+        assert explorer.result.hyper["tau"] == tau and explorer.result.hyper["lam"] == lam
+    after = np.array(explorer.scatter_t.get_offsets())
+    assert len(_compiles) == n_compiles, _compiles[n_compiles:]
+    assert not np.allclose(before, after)
+    print(f"explorer update latency: {[round(t, 2) for t in latencies]} s")
+    assert max(latencies) < 5.0  # target ~1 s on 2 idle cores; loose bound for a loaded machine
+
+
+def test_explorer_dual_value_is_close_to_the_exact_discrete_cost(explorer):
+    explorer.tau.value, explorer.lam.value = 0.99, 1.0
+    assert explorer.result.dual_value == pytest.approx(explorer.exact, rel=0.15)
+
+
+def test_errors_are_shown_in_the_output_area(explorer, monkeypatch):
+    def broken(*args, **kwargs):
+        raise FloatingPointError("boom")
+
+    monkeypatch.setattr(widgets.enot_lite, "fit", broken)
+    explorer.tau.value = 0.97
+    text = "".join(o.get("text", "") for o in explorer.output.outputs)
+    assert "FloatingPointError: boom" in text
+
+
+def test_plan_widget_redraws_with_the_new_size():
+    w = widgets.PlanWidget()
+    w.n.value = 5
+    assert w.solution.plan.shape == (5, 8)
+    np.testing.assert_allclose(w.solution.plan.sum(), 1.0)
+    first = w.x.copy()
+    w.shuffle.click()
+    assert not np.allclose(first, w.x)
+
+
+def test_c_transform_widget_dual_never_exceeds_the_ot_cost():
+    rng = np.random.default_rng(0)
+    w = widgets.CTransformWidget(rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 1)
+    for value in (-2.0, 0.0, 1.5):
+        w.w1.value = value
+        assert w.dual <= w.optimum + 1e-9
+        assert discrete.constraint_gap(w.f, w.g, w.C).min() > -1e-9
+
+
+def test_expectile_widget_moves_the_curve_up_with_tau():
+    rng = np.random.default_rng(1)
+    t = rng.uniform(-2, 2, 300)
+    u = np.sin(t) + 0.3 * rng.normal(size=300)
+    w = widgets.ExpectileWidget(t, u, lambda t: np.stack([np.ones_like(t), t, t**2, t**3], 1))
+    w.tau.value = 0.5
+    low = w.curve.get_ydata().copy()
+    w.tau.value = 0.95
+    assert np.all(w.curve.get_ydata() > low)
