@@ -48,8 +48,8 @@ def transport_with(cost: Cost, x: jnp.ndarray, grad_f: jnp.ndarray) -> jnp.ndarr
 class SqEuclidean:
     """c(x, y) = 1/2 ||x - y||^2.  h* = h, so T(x) = x - grad f(x) (Brenier)."""
 
-    def h(self, z):
-        return 0.5 * jnp.sum(z * z, axis=-1)
+    def h(self, z):  # plain arithmetic: works on numpy (float64) and jax arrays alike
+        return 0.5 * (z * z).sum(axis=-1)
 
     def grad_h_star(self, w):
         return w
@@ -69,7 +69,7 @@ class PNorm:
             raise ValueError(f"p must be a finite number > 1 for the p-norm cost, got {self.p!r}")
 
     def h(self, z):
-        return jnp.sum(jnp.abs(z) ** self.p, axis=-1) / self.p
+        return (abs(z) ** self.p).sum(axis=-1) / self.p
 
     def grad_h_star(self, w):
         return jnp.sign(w) * jnp.abs(w) ** (1.0 / (self.p - 1.0))

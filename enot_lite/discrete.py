@@ -15,7 +15,6 @@ import dataclasses
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
-from enot_lite.costs import cost_matrix as _cost_matrix
 from enot_lite.costs import get_cost
 
 
@@ -26,7 +25,7 @@ def cost_matrix(x, y, cost="sqeuclidean"):
     x, y = (x[:, None] if x.ndim == 1 else x), (y[:, None] if y.ndim == 1 else y)
     if callable(cost) and not hasattr(cost, "h"):
         return np.asarray(cost(x, y), np.float64)
-    return np.asarray(_cost_matrix(get_cost(cost), x, y), np.float64)
+    return np.asarray(get_cost(cost).h(x[:, None, :] - y[None, :, :]), np.float64)
 
 
 def _weights(w, n, name):
