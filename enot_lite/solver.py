@@ -208,6 +208,7 @@ class DivergenceError(RuntimeError):
 
 _transport = jax.jit(transport, static_argnums=(0, 1))
 _value = jax.jit(potentials.value, static_argnums=0)
+_c_transform = jax.jit(c_transform, static_argnums=(0, 1))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -248,6 +249,11 @@ class ENOTResult:
             raise ValueError("inverse_transport needs a model fitted with bidirectional=True")
         y = self._points(y, "y")
         return _transport(self.cost, self.hidden, self.params_g, jnp.atleast_2d(y)).reshape(y.shape)
+
+    def c_transform(self, x):
+        """The amortised c-transform gT(x) = c(x, T(x)) - g(T(x)), an upper bound of g^c(x)."""
+        x = self._points(x, "x")
+        return _c_transform(self.cost, self.hidden, self.params_f, self.params_g, jnp.atleast_2d(x)).reshape(x.shape[:-1])
 
     def f(self, x):
         """The source potential f(x) (its gradient defines the forward map)."""
