@@ -25,6 +25,8 @@ class Panel(W.VBox):
         self.figure, self.controls, self.output = figure, list(controls), W.Output()
         self.output.add_class("enot-output")
         canvas = figure.canvas if isinstance(figure.canvas, W.DOMWidget) else W.Output()
+        if hasattr(figure.canvas, "header_visible"):
+            figure.canvas.header_visible = False  # no "Figure N" title bar above the plot
         for control in self.controls:
             if isinstance(control, W.Button):
                 control.on_click(lambda _: self.refresh())
