@@ -21,13 +21,14 @@ from enot_lite import datasets, discrete, plotting
 class Panel(W.VBox):
     """Controls, a figure and an error area; `update()` runs on every change, errors go to `.output`."""
 
-    def __init__(self, controls, figure):
+    def __init__(self, controls, figure, triggers=None):
+        """`triggers`: the controls whose change redraws (default: all of them)."""
         self.figure, self.controls, self.output = figure, list(controls), W.Output()
         self.output.add_class("enot-output")
         canvas = figure.canvas if isinstance(figure.canvas, W.DOMWidget) else W.Output()
         if hasattr(figure.canvas, "header_visible"):
             figure.canvas.header_visible = False  # no "Figure N" title bar above the plot
-        for control in self.controls:
+        for control in self.controls if triggers is None else triggers:
             if isinstance(control, W.Button):
                 control.on_click(lambda _: self.refresh())
             else:
@@ -225,6 +226,35 @@ class Explorer(Panel):
         self.ax_map.set_xlim(lo[0], hi[0])
         self.ax_map.set_ylim(lo[1], hi[1])
         self.ax_map.set_title("map T(x) = x - grad h*(grad f(x)); contours of f", fontsize=9)
+
+
+class BenchmarkWidget(Panel):
+    """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
+    fit takes several seconds) and plots the L2-UVP curve against the linear baseline."""
+
+    def __init__(self, pair, steps=1500, **fit_kwargs):
+        self.pair, self.settings = pair, dict(steps=steps, progress=False, **fit_kwargs)
+        self.tau = _slider(W.FloatSlider, "tau", 0.99, 0.5, 1.0, 0.005, css="enot-tau")
+        self.lam = _slider(W.FloatSlider, "lambda", 1.0, 0.0, 2.0, 0.05, css="enot-lambda")
+        self.train = W.Button(description="train", button_style="primary")
+        self.linear = enot_lite.benchmark.l2_uvp(pair.linear_map, pair)
+        fig, self.ax = _figure(figsize=(6, 3.6))
+        (self.curve,) = self.ax.plot([], [], color=plotting.MAPPED, marker=".", label="ENOT")
+        self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="best linear map")
+        self.ax.set(xlabel="step", ylabel="L2-UVP (%)", yscale="log")
+        self.ax.legend()
+        self.result = None
+        super().__init__([self.tau, self.lam, self.train], fig, triggers=[self.train])
+
+    def update(self):
+        self.result = enot_lite.fit(self.pair.sample_source, self.pair.sample_target, tau=self.tau.value,
+                                    lam=self.lam.value, reference_map=self.pair.optimal_map, **self.settings)
+        h = self.result.history
+        self.curve.set_data(h["step"], h["l2_uvp"])
+        self.ax.set_xlim(0, h["step"][-1])
+        self.ax.set_ylim(min(h["l2_uvp"].min(), self.linear) / 2, max(h["l2_uvp"].max(), self.linear) * 2)
+        self.ax.set_title(f"{self.pair.name}: tau = {self.tau.value:.3f}, lambda = {self.lam.value:.2f}, "
+                          f"final L2-UVP {h['l2_uvp'][-1]:.2f}%", fontsize=9)
 
 
 def explorer(**kwargs) -> Explorer:

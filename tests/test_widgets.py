@@ -90,3 +90,15 @@ def test_expectile_widget_moves_the_curve_up_with_tau():
     low = w.curve.get_ydata().copy()
     w.tau.value = 0.95
     assert np.all(w.curve.get_ydata() > low)
+
+
+def test_benchmark_widget_trains_only_on_click():
+    from enot_lite import benchmark
+
+    w = widgets.BenchmarkWidget(benchmark.mix3tomix10(2), steps=300)
+    first = w.result
+    w.tau.value = 0.9  # no retrain yet
+    assert w.result is first
+    w.train.click()
+    assert w.result is not first and w.result.hyper["tau"] == 0.9
+    assert w.result.history["l2_uvp"][-1] < w.linear
