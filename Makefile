@@ -1,9 +1,12 @@
 # Two commands from a fresh clone:  `make lab` (set up and open the notebooks), `make test` (run every test).
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# Needs only Python 3.10-3.12 with pip; everything else goes into .venv.
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+PIP      := $(PY) -m pip install --quiet --disable-pip-version-check
 LAB_ARGS ?=
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k packaging -x"`.
+PYTEST_ARGS ?=
 
 .PHONY: lab test bench strip clean
 
@@ -12,7 +15,7 @@ $(VENV)/.created:
 	$(PIP) --upgrade pip
 	touch $@
 
-# Reinstall only when pyproject.toml changes (the package itself is editable).
+# Stamps: reinstall only when pyproject.toml changes (the package itself is editable).
 $(VENV)/.installed-lab: pyproject.toml $(VENV)/.created
 	$(PIP) -e .
 	touch $@
@@ -24,16 +27,24 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.created
 lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
-# Unit tests, every notebook in a fresh kernel (nbval, quick mode) and the browser test.
+# One pytest run collects tests/ and notebooks/ (pyproject's testpaths): unit tests, every
+# notebook under notebooks/ in a fresh kernel (nbval --nbval-lax --nbval-current-env, cwd =
+# the notebook's folder, quick mode) and the real-browser test.
 test: $(VENV)/.installed-test
-	ENOT_QUICK=1 $(PY) -m pytest
+	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-lab
 	$(PY) -m enot_lite.bench --dims 2 4 8 16 --preset quick
 
-# Notebooks are committed without outputs.
+# Notebooks are committed without outputs, execution counts or saved widget state.
 strip: $(VENV)/.installed-lab
-	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb notebooks/solutions/*.ipynb 2>/dev/null || true
+	$(PY) -c 'import nbformat, pathlib; \
+	paths = [p for p in sorted(pathlib.Path("notebooks").rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]; \
+	nbs = [(p, nbformat.read(p, as_version=4)) for p in paths]; \
+	[c.update(outputs=[], execution_count=None) for p, nb in nbs for c in nb.cells if c.cell_type == "code"]; \
+	[nb.metadata.pop("widgets", None) for p, nb in nbs]; \
+	[nbformat.write(nb, p) for p, nb in nbs]; \
+	print("stripped", len(nbs), "notebooks")'
 
 clean:
-	rm -rf $(VENV) bench_out .pytest_cache *.egg-info
+	rm -rf $(VENV) bench_out build dist .pytest_cache *.egg-info
