@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import inspect
 import os
 import platform
 import time
@@ -29,8 +30,17 @@ PUBLISHED = {
     "W2OT (Amos 2022, via Buzun et al. 2024)": {2: 0.03, 4: 0.22, 8: 0.60, 16: 0.80, 32: 2.09, 64: 2.08, 128: 0.67},
 }
 
-# Training settings per preset.  "ott" is OTT-JAX's ExpectileNeuralDual default.
+def _fit_defaults(dim):
+    """What `enot_lite.fit` does when only data is passed."""
+    params = inspect.signature(enot_lite.fit).parameters
+    names = ("steps", "batch_size", "learning_rate", "tau", "lam", "schedule", "betas")
+    return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
+
+
+# Training settings per preset.  "defaults" is `fit` with only data; "ott" is OTT-JAX's
+# ExpectileNeuralDual default (MLP 4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9).
 PRESETS = {
+    "defaults": _fit_defaults,
     "quick": lambda d: dict(hidden=(max(64, 2 * d),) * 3, batch_size=256 if d <= 8 else 512, steps=4000 if d <= 8 else 6000,
                             learning_rate=3e-3, tau=0.99, lam=1.0),
     "paper": lambda d: dict(hidden=(max(128, 4 * d),) * 3, batch_size=1024, steps=40_000, learning_rate=1e-3,
@@ -91,19 +101,21 @@ def steady_rate(steps, seconds):
     return (steps[-1] - steps[0]) / (seconds[-1] - seconds[0])
 
 
-def run_enot(pair, settings, progress=True):
+def run_enot(pair, settings, data, progress=True):
     start = time.perf_counter()
-    result = enot_lite.fit(pair.sample_source, pair.sample_target, progress=progress, **settings)
+    result = enot_lite.fit(*data, progress=progress, **settings)
     wall = time.perf_counter() - start
     rate = steady_rate(result.history["step"], result.history["time"])
     return result.transport, wall, rate
 
 
-def run_ott(pair, settings, seed=0):
-    """OTT-JAX's ExpectileNeuralDual with the same network, batch, optimiser, tau, lambda, steps.
+def run_ott(pair, settings, data, seed=0):
+    """OTT-JAX's ExpectileNeuralDual with the given network, batch, optimiser, tau, lambda, steps,
+    drawing batches from the same samplers or arrays (`data`) as enot_lite.
 
     OTT's SqEuclidean is ||x - y||^2; we pass the cost 1/2 ||x - y||^2 so that tau and
-    lambda mean the same thing on both sides.  Returns (map, wall seconds, jitted steps/s)."""
+    lambda mean the same thing on both sides.  Returns (map, wall seconds, steps/s of its
+    jitted step alone, FLOPs per step of that step)."""
     import optax
     from ott.geometry import costs as ott_costs
     from ott.neural.methods.expectile_neural_dual import ExpectileNeuralDual
@@ -130,23 +142,26 @@ def run_ott(pair, settings, seed=0):
         num_train_iters=steps, valid_freq=steps + 1, rng=jax.random.key(seed),
     )
     n = settings["batch_size"]
-    sample = jax.jit(lambda key: (pair.sample_source(key, n), pair.sample_target(jax.random.fold_in(key, 1), n)))
+    draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f) else jax.jit(lambda key, a=f: a[jax.random.randint(key, (n,), 0, len(a))])
+            for f in data]
 
     def loader(which):
         key = jax.random.key(seed + 1 + which)
         while True:
             key, sub = jax.random.split(key)
-            yield np.asarray(sample(sub)[which])
+            yield np.asarray(draw[which](sub))
 
     start = time.perf_counter()
     potentials = model(loader(0), loader(1), loader(0), loader(1))
     wall = time.perf_counter() - start
-    batch = {"source": np.asarray(sample(jax.random.key(9))[0]), "target": np.asarray(sample(jax.random.key(9))[1])}
+    batch = {"source": np.asarray(draw[0](jax.random.key(9))), "target": np.asarray(draw[1](jax.random.key(9)))}
     state_f, state_g = model.state_f, model.state_g
     jax.block_until_ready(model.train_step(state_f, state_g, batch))
     reps = 50
     seconds = _timed(lambda: [jax.block_until_ready(model.train_step(state_f, state_g, batch)) for _ in range(reps)])
-    return jax.jit(potentials.transport), wall, reps / seconds
+    analysis = model.train_step.lower(state_f, state_g, batch).compile().cost_analysis()
+    flops = (analysis[0] if isinstance(analysis, list) else analysis)["flops"]
+    return jax.jit(potentials.transport), wall, reps / seconds, flops
 
 
 def evaluate(name, pair, transport, wall, rate, steps, flops):
@@ -165,7 +180,7 @@ def print_table(rows, peak):
           f"{os.cpu_count()} cores, jax {jax.__version__})")
 
 
-def plot(rows, path):
+def plot(rows, path, published=True):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,9 +194,10 @@ def plot(rows, path):
     linear = sorted({(r.dim, r.linear_l2_uvp) for r in rows})
     ax.plot(*zip(*linear), "k--", marker="x", label="best linear map")
     dims = sorted({r.dim for r in rows})
-    for (name, values), style in zip(PUBLISHED.items(), (":", "-.")):
+    for (name, values), style in zip(PUBLISHED.items() if published else (), (":", "-.")):
         ax.plot(dims, [values[d] for d in dims], style, color="grey", marker=".", label=f"{name}, quoted")
-    ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)", title="Mix3toMix10 (W2 benchmark)")
+    title = "Mix3toMix10 (W2 benchmark)" if published else "Gaussian pairs (closed-form map)"
+    ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)", title=title)
     ax.set_xticks(dims, [str(d) for d in dims])
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -191,26 +207,37 @@ def plot(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--pair", choices=["mix3tomix10", "gaussian"], default="mix3tomix10")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
-    parser.add_argument("--compare", choices=["ott"], help="also run OTT-JAX (pip install enot_lite[compare])")
+    parser.add_argument("--compare", choices=["ott", "ott-defaults"],
+                        help="also run OTT-JAX (pip install enot_lite[compare]): with the preset's settings, "
+                             "or with OTT's own defaults (--ott-steps)")
     parser.add_argument("--steps", type=int, help="override the preset's number of steps")
+    parser.add_argument("--ott-steps", type=int, default=4000, help="steps for --compare ott-defaults")
+    parser.add_argument("--presample", type=int, default=0,
+                        help="draw batches from N pre-sampled points (both solvers) instead of the samplers")
     parser.add_argument("--out", default="bench_out", help="folder for results.csv and l2_uvp.png")
     args = parser.parse_args(argv)
-    if args.steps is not None and args.steps <= 0:
-        parser.error("--steps must be positive")
+    for name in ("steps", "ott_steps"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
 
     os.makedirs(args.out, exist_ok=True)
     peak = matmul_peak()
     rows = []
     for dim in args.dims:
-        pair = benchmark.mix3tomix10(dim)
+        pair = benchmark.mix3tomix10(dim) if args.pair == "mix3tomix10" else benchmark.gaussian(dim, seed=0)
+        data = (pair.sample_source, pair.sample_target)
+        if args.presample:
+            keys = jax.random.split(jax.random.key(2024))
+            data = tuple(np.asarray(f(k, args.presample)) for f, k in zip(data, keys))
         settings = PRESETS[args.preset](dim) | ({"steps": args.steps} if args.steps else {})
-        flops = flops_per_step(dim, settings)
-        transport, wall, rate = run_enot(pair, settings)
-        rows.append(evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops))
-        if args.compare == "ott":
-            transport, wall, rate = run_ott(pair, settings)
-            rows.append(evaluate("ott", pair, transport, wall, rate, settings["steps"], flops))
+        transport, wall, rate = run_enot(pair, settings, data)
+        rows.append(evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops_per_step(dim, settings)))
+        if args.compare:
+            ott = settings if args.compare == "ott" else PRESETS["ott"](dim) | {"steps": args.ott_steps}
+            transport, wall, rate, flops = run_ott(pair, ott, data)
+            rows.append(evaluate("ott", pair, transport, wall, rate, ott["steps"], flops))
         print_table(rows[-2 if args.compare else -1:], peak)
     print()
     print_table(rows, peak)
@@ -219,7 +246,7 @@ def main(argv=None):
         writer.writeheader()
         for r in rows:
             writer.writerow(dataclasses.asdict(r) | {"peak_gflops": round(peak, 1)})
-    plot(rows, os.path.join(args.out, "l2_uvp.png"))
+    plot(rows, os.path.join(args.out, "l2_uvp.png"), published=args.pair == "mix3tomix10")
     print(f"wrote {args.out}/results.csv and {args.out}/l2_uvp.png")
     return rows
 

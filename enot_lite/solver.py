@@ -79,7 +79,7 @@ class Config:
     dim: int
     hidden: tuple[int, ...]
     batch_size: int
-    chunk: int  # steps per scan iteration block (one dispatch)
+    chunk: int  # scan iterations per dispatch (one iteration = 1 or 2 gradient updates)
     bidirectional: bool
     cost: Any  # a hashable Cost
     sample_source: Callable | None  # None: resample rows of the source array
@@ -324,6 +324,11 @@ def _check_number(name, value, low, high, low_open, kind=float):
     return value
 
 
+def default_hidden(dim):
+    """The default network: three hidden layers of width max(64, 2 d)."""
+    return (max(64, 2 * dim),) * 3
+
+
 def _chunk_size(steps, per_iteration):
     """Iterations per dispatch: about 20 chunks, at most 500 iterations each."""
     iterations = -(-steps // per_iteration)
@@ -381,7 +386,7 @@ def fit(
     sample_target, target_data, dim_target = _check_data("target", target)
     if dim != dim_target:
         raise ValueError(f"source and target must have the same dimension, got {dim} and {dim_target}")
-    hidden = (max(64, 2 * dim),) * 3 if hidden is None else hidden
+    hidden = default_hidden(dim) if hidden is None else hidden
     if isinstance(hidden, int) or not hidden or not all(isinstance(h, int) and h > 0 for h in hidden):
         raise ValueError(f"hidden must be a non-empty sequence of positive ints (layer widths), got {hidden!r}")
     if schedule not in ("cosine", "constant"):

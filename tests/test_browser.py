@@ -35,6 +35,9 @@ def lab(tmp_path_factory):
     settings = tmp / "settings/@jupyterlab/notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    docmanager = tmp / "settings/@jupyterlab/docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))  # never write the repo
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, ENOT_QUICK="1", JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTER_CONFIG_DIR=str(tmp / "config"))
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
