@@ -102,3 +102,12 @@ def test_benchmark_widget_trains_only_on_click():
     w.train.click()
     assert w.result is not first and w.result.hyper["tau"] == 0.9
     assert w.result.history["l2_uvp"][-1] < w.linear
+
+
+def test_import_enot_lite_stays_light_and_widgets_load_on_access():
+    import subprocess
+    import sys
+
+    code = ("import sys, enot_lite; assert 'ipywidgets' not in sys.modules; "
+            "assert enot_lite.widgets.explorer is not None; assert 'ipywidgets' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
