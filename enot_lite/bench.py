@@ -37,12 +37,10 @@ def _fit_defaults(dim):
     return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
 
 
-# Training settings per preset.  "defaults" is `fit` with only data; "ott" is OTT-JAX's
-# ExpectileNeuralDual default (MLP 4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9).
+# Training settings per preset.  "quick" is `fit` with only data passed (its defaults);
+# "ott" is OTT-JAX's ExpectileNeuralDual default (MLP 4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9).
 PRESETS = {
-    "defaults": _fit_defaults,
-    "quick": lambda d: dict(hidden=(max(64, 2 * d),) * 3, batch_size=256 if d <= 8 else 512, steps=4000 if d <= 8 else 6000,
-                            learning_rate=3e-3, tau=0.99, lam=1.0),
+    "quick": _fit_defaults,
     "paper": lambda d: dict(hidden=(max(128, 4 * d),) * 3, batch_size=1024, steps=40_000, learning_rate=1e-3,
                             tau=0.99, lam=1.0),
     "ott": lambda d: dict(hidden=(128,) * 4, batch_size=1024, steps=4000, learning_rate=3e-4, schedule="constant",
