@@ -140,8 +140,8 @@ def run_ott(pair, settings, data, seed=0):
         num_train_iters=steps, valid_freq=steps + 1, rng=jax.random.key(seed),
     )
     n = settings["batch_size"]
-    draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f) else jax.jit(lambda key, a=f: a[jax.random.randint(key, (n,), 0, len(a))])
-            for f in data]
+    draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f)
+            else jax.jit(lambda key, a=jnp.asarray(f): a[jax.random.randint(key, (n,), 0, len(a))]) for f in data]
 
     def loader(which):
         key = jax.random.key(seed + 1 + which)

@@ -37,3 +37,12 @@ def test_bad_arguments_exit_with_a_message():
         bench.main(["--preset", "nope"])
     with pytest.raises(SystemExit):
         bench.main(["--steps", "0"])
+
+
+@pytest.mark.slow
+def test_side_by_side_with_ott_on_presampled_arrays(tmp_path):
+    pytest.importorskip("ott", reason="OTT-JAX is the optional 'compare' extra")
+    rows = bench.main(["--dims", "2", "--preset", "ott", "--compare", "ott", "--steps", "200", "--presample", "4096",
+                       "--out", str(tmp_path)])
+    assert [r.solver for r in rows] == ["enot_lite", "ott"]
+    assert all(r.steps == 200 and r.steps_per_s > 0 and r.l2_uvp < r.linear_l2_uvp for r in rows)
