@@ -181,6 +181,7 @@ def print_table(rows, peak):
 
 
 def write_csv(rows, peak, path):
+    """One line per row, with the measured matmul peak; rewritten whole after every pair."""
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=[f.name for f in dataclasses.fields(Row)] + ["peak_gflops"])
         writer.writeheader()
@@ -207,7 +208,7 @@ def plot(rows, path, published=True):
     title = "Mix3toMix10 (W2 benchmark)" if published else "Gaussian pairs (closed-form map)"
     ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)", title=title)
     ax.set_xticks(dims, [str(d) for d in dims])
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # only the dimensions as ticks
+    ax.xaxis.set_minor_locator(plt.NullLocator())  # only the dimensions as ticks
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
