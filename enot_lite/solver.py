@@ -146,27 +146,18 @@ def update(config, hyper, params_map, params_pot, opt_map, opt_pot, x, y):
 def train_step(config: Config, hyper: Hyper, data, state: TrainState):
     """Forward update (f maps mu -> nu), then, if bidirectional, the inverse one (g maps nu -> mu).
 
-    Both directions live in one scan iteration (no lax.cond between them), as one update
-    applied twice with the roles of (f, mu) and (g, nu) swapped, so it compiles once."""
+    Both directions live in one scan iteration (no lax.cond between them): the inverse
+    update is the same `update` with the roles of (f, mu) and (g, nu) swapped."""
     source, target = data
     key, kx, ky, kx2, ky2 = jax.random.split(state.key, 5)
     n = config.batch_size
     x, y = _draw(config.sample_source, source, kx, n), _draw(config.sample_target, target, ky, n)
-    nets = (state.params_f, state.params_g, state.opt_f, state.opt_g)
+    pf, pg, of, og, (loss_f, loss_g, dual) = update(config, hyper, state.params_f, state.params_g, state.opt_f, state.opt_g, x, y)
+    steps_done = 1
     if config.bidirectional:
         x2, y2 = _draw(config.sample_source, source, kx2, n), _draw(config.sample_target, target, ky2, n)
-
-        def update_and_swap(nets, batch):
-            params_map, params_pot, opt_map, opt_pot, metrics = update(config, hyper, *nets, *batch)
-            return (params_pot, params_map, opt_pot, opt_map), metrics
-
-        nets, metrics = jax.lax.scan(update_and_swap, nets, (jnp.stack([x, y2]), jnp.stack([y, x2])))
-        (loss_f, loss_g, _), dual = jnp.mean(jnp.stack(metrics), axis=1), metrics[2][0]
-        steps_done = 2
-    else:
-        *nets, (loss_f, loss_g, dual) = update(config, hyper, *nets, x, y)
-        steps_done = 1
-    pf, pg, of, og = nets
+        pg, pf, og, of, (loss_map, loss_potential, _) = update(config, hyper, pg, pf, og, of, y2, x2)
+        loss_f, loss_g, steps_done = (loss_f + loss_map) / 2, (loss_g + loss_potential) / 2, 2  # both directions
     new = TrainState(pf, pg, of, og, key, state.step + steps_done)
     metrics = jnp.stack([loss_f, loss_g, dual])
     # Advance only within budget and while finite.  A non-finite step leaves the state
