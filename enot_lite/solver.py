@@ -57,12 +57,13 @@ def enot_loss(params_f, params_g, x, y, tau, lam, *, cost: Cost, hidden):
     """L_f + L_g for one direction; returns (loss, (L_f, L_g, dual value estimate)).
 
     Gradients w.r.t. params_f come only from L_f, w.r.t. params_g only from L_g."""
+    g = functools.partial(potentials.value_shared_backward, hidden)  # g_phi(.), one backward pass at T for L_f and L_g
     t = transport(cost, hidden, params_f, x)
     t_sg = jax.lax.stop_gradient(t)
-    g_star = pairwise(cost, x, t_sg) - potentials.value(hidden, params_g, t_sg)  # gT(x)
-    g_y = potentials.value(hidden, params_g, y)
-    # Same forward pass as g(t_sg) above (XLA shares it); only the gradient paths differ.
-    loss_f = jnp.mean(pairwise(cost, x, t) - potentials.value(hidden, jax.lax.stop_gradient(params_g), t))
+    g_star = pairwise(cost, x, t_sg) - g(params_g, t_sg)  # gT(x)
+    g_y = g(params_g, y)
+    # Same forward and backward pass of g at T as above (XLA shares them); only what the gradient reaches differs.
+    loss_f = jnp.mean(pairwise(cost, x, t) - g(jax.lax.stop_gradient(params_g), t))
     u = g_star + g_y - pairwise(cost, x, y)
     dual = jnp.mean(g_star) + jnp.mean(g_y)
     loss_g = -dual + lam * jnp.mean(expectile_loss(u, tau))

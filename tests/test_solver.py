@@ -26,6 +26,47 @@ def _l2_uvp(result, pair, n=8192):
     return benchmark.l2_uvp(result.transport, pair, n=n)
 
 
+# ----------------------------------------------------------------------------- the potentials
+
+
+def test_shared_backward_pass_is_the_autodiff_vjp_for_any_cotangent():
+    from enot_lite import potentials
+
+    hidden, key = (32, 16), jax.random.key(0)
+    params = potentials.init(hidden, key, 3)
+    x = jax.random.normal(jax.random.key(1), (64, 3))
+    c = jax.random.normal(jax.random.key(2), (64,))  # per-row cotangents, of both signs
+    out, vjp = jax.vjp(lambda p, z: potentials.value(hidden, p, z), params, x)
+    out_shared, vjp_shared = jax.vjp(lambda p, z: potentials.value_shared_backward(hidden, p, z), params, x)
+    np.testing.assert_array_equal(out_shared, out)
+    for a, b in zip(jax.tree.leaves(vjp(c)), jax.tree.leaves(vjp_shared(c)), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_enot_loss_gradient_is_the_one_of_the_formulas():
+    """enot_loss with g's shared backward pass against the ENOT.md formulas with plain autodiff."""
+    from enot_lite import costs, potentials, solver
+
+    hidden, cost, tau, lam = (32, 32), costs.SqEuclidean(), 0.9, 0.7
+    params_f, params_g = (potentials.init(hidden, jax.random.key(i), 2) for i in (0, 1))
+    x, y = jax.random.normal(jax.random.key(2), (128, 2)), 2 + jax.random.normal(jax.random.key(3), (128, 2))
+
+    def reference(pf, pg):
+        g, sg = (lambda p, z: potentials.value(hidden, p, z)), jax.lax.stop_gradient
+        t = x - potentials.gradient(hidden, pf, x)
+        g_star = 0.5 * jnp.sum((x - sg(t)) ** 2, -1) - g(pg, sg(t))
+        loss_f = jnp.mean(0.5 * jnp.sum((x - t) ** 2, -1) - g(sg(pg), t))
+        u = g_star + g(pg, y) - 0.5 * jnp.sum((x - y) ** 2, -1)
+        return loss_f - jnp.mean(g_star) - jnp.mean(g(pg, y)) + lam * jnp.mean(expectile_loss(u, tau))
+
+    expected = jax.grad(reference, argnums=(0, 1))(params_f, params_g)
+    got = jax.grad(lambda pf, pg: solver.enot_loss(pf, pg, x, y, tau, lam, cost=cost, hidden=hidden)[0], argnums=(0, 1))(
+        params_f, params_g
+    )
+    for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(got), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- the loss
 
 
