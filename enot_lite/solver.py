@@ -170,8 +170,7 @@ def train_step(config: Config, hyper: Hyper, data, state: TrainState):
     return new, (metrics, active & finite, active & ~finite, state.step)
 
 
-@functools.partial(jax.jit, static_argnames="config")
-def train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
+def _train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
     """`config.chunk` training iterations in one `lax.scan`; returns (state, chunk metrics).
 
     Metrics are averaged over the iterations that ran; `diverged_at` is the step whose
@@ -182,6 +181,29 @@ def train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
     mean = jnp.sum(jnp.where(ran[:, None], metrics, 0.0), axis=0) / jnp.maximum(ran.sum(), 1)
     diverged_at = jnp.where(bad.any(), step[jnp.argmax(bad)], -1)
     return state, {"loss_f": mean[0], "loss_g": mean[1], "dual_value": mean[2], "diverged_at": diverged_at}
+
+
+# XLA:CPU hands matrix products to YNNPACK fusions by default; for ENOT's small products
+# (batch x width x width) XLA's own dot emitter is faster: 0-9 % per training step on 2 cores
+# (docs/benchmarks.md, section 3).  Other backends ignore the option.
+_SMALL_MATMUL_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+@functools.cache
+def _compiled_train_chunk():
+    """`_train_chunk` jitted with `_SMALL_MATMUL_OPTIONS` where this XLA has them (an
+    experimental option, so it is probed once, on the first call), without them elsewhere."""
+    try:
+        jax.jit(jnp.negative, compiler_options=_SMALL_MATMUL_OPTIONS).lower(1.0).compile()
+        options = _SMALL_MATMUL_OPTIONS
+    except RuntimeError:  # "No such compile option"
+        options = {}
+    return jax.jit(_train_chunk, static_argnames="config", compiler_options=options)
+
+
+def train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
+    """`_train_chunk`, jitted (`config` static): one dispatch per chunk."""
+    return _compiled_train_chunk()(config, hyper, data, state)
 
 
 init_state = jax.jit(init_state, static_argnums=0)

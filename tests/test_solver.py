@@ -152,6 +152,34 @@ def test_same_seed_same_result_and_other_seed_differs():
     assert not np.array_equal(a.transport(x), c.transport(x))
 
 
+def test_training_compiles_with_and_without_the_small_matmul_option(monkeypatch):
+    """The XLA option is probed: an XLA without it trains the same, just without it."""
+    from enot_lite import solver
+
+    x, y = _gaussian_cloud(256, 2, seed=0), _gaussian_cloud(256, 2, seed=1) + 3
+    kwargs = dict(steps=40, batch_size=64, hidden=(16, 16), progress=False)
+    with_option = enot_lite.fit(x, y, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(solver, "_SMALL_MATMUL_OPTIONS", {"xla_cpu_no_such_option_in_any_xla": ""})
+        solver._compiled_train_chunk.cache_clear()
+        try:
+            without = enot_lite.fit(x, y, **kwargs)
+        finally:
+            solver._compiled_train_chunk.cache_clear()
+    np.testing.assert_allclose(without.transport(x), with_option.transport(x), rtol=1e-4, atol=1e-4)
+    if jax.default_backend() == "cpu":  # the option exists in this jaxlib, and takes effect
+        hlo = solver._compiled_train_chunk().lower(*_chunk_arguments(solver)).compile().as_text()
+        assert "ynn_fusion" not in hlo
+
+
+def _chunk_arguments(solver):
+    config = solver.Config(dim=2, hidden=(16,), batch_size=8, chunk=1, bidirectional=True, cost=enot_lite.costs.SqEuclidean(),
+                           sample_source=None, sample_target=None, b1=0.9, b2=0.99, final_lr_fraction=1.0)
+    hyper = solver.Hyper(*(jnp.float32(v) for v in (0.99, 1.0, 1e-3)), jnp.int32(10))
+    data = (jnp.zeros((8, 2)), jnp.ones((8, 2)))
+    return config, hyper, data, solver.init_state(config, 0)
+
+
 def test_new_tau_and_lambda_compile_nothing():
     x, y = _gaussian_cloud(256, 2, 0), _gaussian_cloud(256, 2, 1) + 2
     enot_lite.fit(x, y, steps=200, progress=False, tau=0.99, lam=1.0)
