@@ -117,13 +117,11 @@ def run_enot(pair, settings, data, progress=True):
     return result.transport, wall, rate
 
 
-def run_ott(pair, settings, data, seed=0):
-    """OTT-JAX's ExpectileNeuralDual with the given network, batch, optimiser, tau, lambda, steps,
-    drawing batches from the same samplers or arrays (`data`) as enot_lite.
+def ott_solver(dim, settings, seed=0):
+    """OTT-JAX's ExpectileNeuralDual with the given network, optimiser, tau, lambda and steps.
 
     OTT's SqEuclidean is ||x - y||^2; we pass the cost 1/2 ||x - y||^2 so that tau and
-    lambda mean the same thing on both sides.  Returns (map, wall seconds, steps/s of its
-    jitted step alone, FLOPs per step of that step)."""
+    lambda mean the same thing on both sides."""
     import optax
     from ott.geometry import costs as ott_costs
     from ott.neural.methods.expectile_neural_dual import ExpectileNeuralDual
@@ -142,13 +140,20 @@ def run_ott(pair, settings, data, seed=0):
         lr = lambda count: settings["learning_rate"] * (0.01 + 0.99 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
     b1, b2 = settings.get("betas", (0.9, 0.99))
     hidden = list(settings["hidden"])
-    model = ExpectileNeuralDual(
-        dim_data=pair.dim, neural_f=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
+    return ExpectileNeuralDual(
+        dim_data=dim, neural_f=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
         neural_g=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
         optimizer_f=optax.adam(lr, b1=b1, b2=b2), optimizer_g=optax.adam(lr, b1=b1, b2=b2),
         cost_fn=HalfSqEuclidean(), expectile=settings["tau"], expectile_loss_coef=settings["lam"],
         num_train_iters=steps, valid_freq=steps + 1, rng=jax.random.key(seed),
     )
+
+
+def run_ott(pair, settings, data, seed=0):
+    """`ott_solver` trained on batches drawn from the same samplers or arrays (`data`) as
+    enot_lite.  Returns (map, wall seconds, steps/s of its jitted step alone, FLOPs per step
+    of that step)."""
+    model = ott_solver(pair.dim, settings, seed)
     n = settings["batch_size"]
     draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f)
             else jax.jit(lambda key, a=jnp.asarray(f): a[jax.random.randint(key, (n,), 0, len(a))]) for f in data]
