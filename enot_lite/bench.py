@@ -40,7 +40,7 @@ def _fit_defaults(dim):
 def _paper(dim):
     """tau = 1, lambda = 0.5 as in the ENOT authors' W2 scripts, with a network and budget sized
     for about 10 minutes per pair on 2 CPU cores (they trained 512-wide networks for 300k steps):
-    80k updates at width 128 (D <= 32), 40k at width 4D (D >= 64: 14 min at D = 64, and D = 128
+    80k updates at width 128 (D <= 32), 40k at width 4D (D >= 64: 13 min at D = 64, and D = 128
     needs a GPU).  Measured: docs/benchmarks.md, section 4."""
     width = max(128, 4 * dim)
     return dict(hidden=(width,) * 3, batch_size=1024, steps=80_000 if width == 128 else 40_000,

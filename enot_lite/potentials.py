@@ -72,7 +72,7 @@ def _value_bwd(hidden, residuals, c):
     So one backward pass (in `_value_fwd`) serves every cotangent.  ENOT needs two at the
     same points T(x): L_f differentiates g(T) in T, L_g in g's weights; XLA then computes the
     forward and backward pass of g at T once for both, where autodiff runs two backward
-    passes (3 of 39 large matmuls per update; 5-7 % faster training steps)."""
+    passes (3 of 39 large matmuls per update; 1.03-1.10x steps/s, docs/benchmarks.md section 3)."""
     acts, errors, grad_x = residuals
     errors = [c[:, None] * e for e in errors] + [c[:, None]]  # the output layer: d phi / d z = 1
     grads = {f"Dense_{i}": {"kernel": a.T @ e, "bias": e.sum(0)} for i, (a, e) in enumerate(zip(acts, errors))}
