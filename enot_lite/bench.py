@@ -1,6 +1,6 @@
 """Command-line W2 benchmark: ENOT on Mix3toMix10 pairs, optionally side by side with OTT-JAX.
 
-    python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--compare ott] [--steps N] [--out DIR]
+    python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--compare ott] [--steps N] [--seed S] [--out DIR]
 
 Prints one row per (solver, D): L2-UVP, cosine, linear-baseline L2-UVP, steps, wall time
 (compilation included), steady-state steps/s, GFLOP/s achieved (XLA's cost analysis of
@@ -69,6 +69,7 @@ class Row:
     wall_s: float
     steps_per_s: float
     gflops: float
+    seed: int = 0
 
 
 def matmul_peak(n=2048, repeats=10):
@@ -117,8 +118,9 @@ def run_enot(pair, settings, data, progress=True):
     return result.transport, wall, rate
 
 
-def ott_solver(dim, settings, seed=0):
-    """OTT-JAX's ExpectileNeuralDual with the given network, optimiser, tau, lambda and steps.
+def ott_solver(dim, settings, seed=0, init=None):
+    """OTT-JAX's ExpectileNeuralDual with the given network, optimiser, tau, lambda and steps,
+    initialised from `seed`, or from enot_lite parameters `init = (params_f, params_g)`.
 
     OTT's SqEuclidean is ||x - y||^2; we pass the cost 1/2 ||x - y||^2 so that tau and
     lambda mean the same thing on both sides."""
@@ -140,20 +142,43 @@ def ott_solver(dim, settings, seed=0):
         lr = lambda count: settings["learning_rate"] * (0.01 + 0.99 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
     b1, b2 = settings.get("betas", (0.9, 0.99))
     hidden = list(settings["hidden"])
-    return ExpectileNeuralDual(
+    model = ExpectileNeuralDual(
         dim_data=dim, neural_f=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
         neural_g=MLP(dim_hidden=hidden + [1], act_fn=jax.nn.elu),
         optimizer_f=optax.adam(lr, b1=b1, b2=b2), optimizer_g=optax.adam(lr, b1=b1, b2=b2),
         cost_fn=HalfSqEuclidean(), expectile=settings["tau"], expectile_loss_coef=settings["lam"],
         num_train_iters=steps, valid_freq=steps + 1, rng=jax.random.key(seed),
     )
+    if init is not None:  # OTT wraps the same flax MLP in a "model" scope
+        model.state_f = model.state_f.replace(params={"model": init[0]["params"]})
+        model.state_g = model.state_g.replace(params={"model": init[1]["params"]})
+    return model
 
 
-def run_ott(pair, settings, data, seed=0):
+def fit_draws(dim, settings, seed, data):
+    """The random numbers of `fit(source, target, seed=seed, **settings)` on arrays `data`:
+    (params_f, params_g, from_source, from_target), the initial parameters and the batches in
+    the order OTT's loaders hand them out (its inverse steps also read the source loader).
+    Fed to `ott_solver(..., init=(params_f, params_g))`, OTT trains exactly what `fit` trains."""
+    config = solver.Config(dim=dim, hidden=tuple(settings["hidden"]), batch_size=settings["batch_size"], chunk=1,
+                           bidirectional=True, cost=None, sample_source=None, sample_target=None, b1=0.9, b2=0.9,
+                           final_lr_fraction=1.0)
+    state = solver.init_state(config, seed)
+    rows = jax.jit(lambda a, key: a[jax.random.randint(key, (config.batch_size,), 0, a.shape[0])])
+    source, target = (jnp.asarray(a, jnp.float32) for a in data)
+    key, from_source, from_target = state.key, [], []
+    for _ in range(-(-settings["steps"] // 2)):
+        key, kx, ky, kx2, ky2 = jax.random.split(key, 5)  # as in solver.train_step
+        from_source += [np.asarray(rows(source, kx)), np.asarray(rows(source, kx2))]
+        from_target += [np.asarray(rows(target, ky)), np.asarray(rows(target, ky2))]
+    return state.params_f, state.params_g, from_source, from_target
+
+
+def run_ott(pair, settings, data, seed=0, init=None):
     """`ott_solver` trained on batches drawn from the same samplers or arrays (`data`) as
     enot_lite.  Returns (map, wall seconds, steps/s of its jitted step alone, FLOPs per step
     of that step)."""
-    model = ott_solver(pair.dim, settings, seed)
+    model = ott_solver(pair.dim, settings, seed, init)
     n = settings["batch_size"]
     draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f)
             else jax.jit(lambda key, a=jnp.asarray(f): a[jax.random.randint(key, (n,), 0, len(a))]) for f in data]
@@ -177,9 +202,9 @@ def run_ott(pair, settings, data, seed=0):
     return jax.jit(potentials.transport), wall, reps / seconds, flops
 
 
-def evaluate(name, pair, transport, wall, rate, steps, flops):
+def evaluate(name, pair, transport, wall, rate, steps, flops, seed=0):
     return Row(name, pair.dim, benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair),
-               benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9)
+               benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9, seed)
 
 
 def print_table(rows, peak):
@@ -239,11 +264,15 @@ def main(argv=None):
     parser.add_argument("--ott-steps", type=int, default=4000, help="steps for --compare ott-defaults")
     parser.add_argument("--presample", type=int, default=0,
                         help="draw batches from N pre-sampled points (both solvers) instead of the samplers")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of both solvers' initialisation and batches (fit's seed, OTT's rng)")
     parser.add_argument("--out", default="bench_out", help="folder for results.csv and l2_uvp.png")
     args = parser.parse_args(argv)
     for name in ("steps", "ott_steps"):
         if getattr(args, name) is not None and getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.seed < 0:
+        parser.error("--seed must be >= 0")
 
     os.makedirs(args.out, exist_ok=True)
     peak = matmul_peak()
@@ -255,12 +284,13 @@ def main(argv=None):
             keys = jax.random.split(jax.random.key(2024))
             data = tuple(np.asarray(f(k, args.presample)) for f, k in zip(data, keys))
         settings = PRESETS[args.preset](dim) | ({"steps": args.steps} if args.steps else {})
-        transport, wall, rate = run_enot(pair, settings, data)
-        rows.append(evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops_per_step(dim, settings)))
+        transport, wall, rate = run_enot(pair, settings | {"seed": args.seed}, data)
+        rows.append(evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops_per_step(dim, settings),
+                             args.seed))
         if args.compare:
             ott = settings if args.compare == "ott" else PRESETS["ott"](dim) | {"steps": args.ott_steps}
-            transport, wall, rate, flops = run_ott(pair, ott, data)
-            rows.append(evaluate("ott", pair, transport, wall, rate, ott["steps"], flops))
+            transport, wall, rate, flops = run_ott(pair, ott, data, seed=args.seed)
+            rows.append(evaluate("ott", pair, transport, wall, rate, ott["steps"], flops, args.seed))
         print_table(rows[-2 if args.compare else -1:], peak)
         write_csv(rows, peak, os.path.join(args.out, "results.csv"))  # after every pair: long runs keep what finished
     print()

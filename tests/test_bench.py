@@ -12,7 +12,7 @@ from enot_lite import bench
 
 @pytest.mark.slow
 def test_quick_preset_on_d2_beats_the_linear_baseline_and_writes_csv_and_png(tmp_path, capsys):
-    rows = bench.main(["--dims", "2", "--preset", "quick", "--steps", "2000", "--out", str(tmp_path)])
+    rows = bench.main(["--dims", "2", "--preset", "quick", "--steps", "2000", "--seed", "3", "--out", str(tmp_path)])
     (row,) = rows
     assert row.solver == "enot_lite" and row.dim == 2 and row.steps == 2000
     assert row.l2_uvp < row.linear_l2_uvp / 10  # linear baseline ~14 %, ENOT well under 1.4 %
@@ -20,7 +20,7 @@ def test_quick_preset_on_d2_beats_the_linear_baseline_and_writes_csv_and_png(tmp
     assert row.steps_per_s > 0 and row.gflops > 0
     with open(tmp_path / "results.csv") as fh:
         (saved,) = list(csv.DictReader(fh))
-    assert float(saved["l2_uvp"]) == pytest.approx(row.l2_uvp)
+    assert float(saved["l2_uvp"]) == pytest.approx(row.l2_uvp) and saved["seed"] == "3" == str(row.seed)
     assert (tmp_path / "l2_uvp.png").stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "L2-UVP%" in out and "GFLOP/s" in out and "matmul peak" in out
@@ -42,6 +42,8 @@ def test_bad_arguments_exit_with_a_message():
         bench.main(["--preset", "nope"])
     with pytest.raises(SystemExit):
         bench.main(["--steps", "0"])
+    with pytest.raises(SystemExit):
+        bench.main(["--seed", "-1"])
 
 
 @pytest.mark.slow
@@ -82,28 +84,45 @@ def test_fit_is_otts_training_given_the_same_draws():
     (At 3000 steps on Mix3toMix10, D = 8, the two maps' L2-UVP agree to 0.001 points,
     docs/benchmarks.md section 3.)"""
     pytest.importorskip("ott", reason="OTT-JAX is the optional 'compare' extra")
-    from enot_lite import solver
-
     dim, steps, seed = 3, 40, 5
     settings = bench.PRESETS["ott"](dim) | {"hidden": (32, 32), "batch_size": 128, "steps": steps}
     source = np.asarray(jax.random.normal(jax.random.key(1), (4096, dim)))
     target = np.asarray(1 + 2 * jax.random.normal(jax.random.key(2), (4096, dim)))
     result = enot_lite.fit(source, target, seed=seed, progress=False, **settings)
 
-    # fit's draws: init_state's keys, then per iteration split(key, 5) -> forward (x, y), inverse (x2, y2).
-    config = solver.Config(dim=dim, hidden=settings["hidden"], batch_size=128, chunk=1, bidirectional=True, cost=None,
-                           sample_source=None, sample_target=None, b1=0.9, b2=0.9, final_lr_fraction=1.0)
-    state = solver.init_state(config, seed)
-    key, from_source, from_target = state.key, [], []
-    for _ in range(steps // 2):
-        key, kx, ky, kx2, ky2 = jax.random.split(key, 5)
-        rows = lambda k: np.asarray(jax.random.randint(k, (128,), 0, 4096))
-        from_source += [source[rows(kx)], source[rows(kx2)]]  # OTT's inverse step also reads its source loader
-        from_target += [target[rows(ky)], target[rows(ky2)]]
-    model = bench.ott_solver(dim, settings, seed)
-    model.state_f = model.state_f.replace(params={"model": state.params_f["params"]})
-    model.state_g = model.state_g.replace(params={"model": state.params_g["params"]})
+    params_f, params_g, from_source, from_target = bench.fit_draws(dim, settings, seed, (source, target))
+    model = bench.ott_solver(dim, settings, seed, init=(params_f, params_g))
     model(iter(from_source), iter(from_target), iter(from_source), iter(from_target))
     for theirs, mine in ((model.state_f.params, result.params_f), (model.state_g.params, result.params_g)):
         for a, b in zip(jax.tree.leaves(theirs["model"]), jax.tree.leaves(mine["params"]), strict=True):
             np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-5)
+
+
+def test_fit_draws_replayed_step_by_step_give_fits_parameters():
+    """`bench.fit_draws` returns exactly `fit`'s random numbers: one `solver.update` per batch in a
+    plain Python loop (forward on even steps, inverse on odd ones, as OTT alternates) lands on
+    `fit`'s parameters.  Runs without the compare extra."""
+    from enot_lite import costs, solver
+
+    dim, steps, seed = 2, 30, 3
+    settings = bench.PRESETS["ott"](dim) | {"hidden": (16, 16), "batch_size": 64, "steps": steps}
+    source = np.asarray(jax.random.normal(jax.random.key(3), (2048, dim)))
+    target = np.asarray(2 + jax.random.normal(jax.random.key(4), (2048, dim)))
+    result = enot_lite.fit(source, target, seed=seed, progress=False, **settings)
+
+    pf, pg, from_source, from_target = bench.fit_draws(dim, settings, seed, (source, target))
+    config = solver.Config(dim=dim, hidden=(16, 16), batch_size=64, chunk=1, bidirectional=True, cost=costs.SqEuclidean(),
+                           sample_source=None, sample_target=None, b1=0.9, b2=0.9, final_lr_fraction=1.0)
+    hyper = solver.Hyper(*(np.float32(v) for v in (settings["tau"], settings["lam"], settings["learning_rate"])), np.int32(steps))
+    tx = solver.optimizer(config, hyper)
+    of, og = tx.init(pf), tx.init(pg)
+    update = jax.jit(lambda *args: solver.update(config, hyper, *args))
+    for step, (x, y) in enumerate(zip(from_source, from_target)):
+        if step % 2 == 0:
+            pf, pg, of, og, _ = update(pf, pg, of, og, x, y)
+        else:  # the inverse problem: g maps target to source
+            pg, pf, og, of, _ = update(pg, pf, og, of, y, x)
+    assert len(from_source) == steps
+    for mine, replayed in ((result.params_f, pf), (result.params_g, pg)):
+        for a, b in zip(jax.tree.leaves(mine), jax.tree.leaves(replayed), strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
