@@ -69,7 +69,7 @@ class Row:
     wall_s: float
     steps_per_s: float
     gflops: float
-    seed: int = 0
+    seed: int
 
 
 def matmul_peak(n=2048, repeats=10):
@@ -164,7 +164,7 @@ def fit_draws(dim, settings, seed, data):
                            bidirectional=True, cost=None, sample_source=None, sample_target=None, b1=0.9, b2=0.9,
                            final_lr_fraction=1.0)
     state = solver.init_state(config, seed)
-    rows = jax.jit(lambda a, key: a[jax.random.randint(key, (config.batch_size,), 0, a.shape[0])])
+    rows = jax.jit(lambda a, key: solver._draw(None, a, key, config.batch_size))  # fit's draw from an array
     source, target = (jnp.asarray(a, jnp.float32) for a in data)
     key, from_source, from_target = state.key, [], []
     for _ in range(-(-settings["steps"] // 2)):
@@ -180,8 +180,8 @@ def run_ott(pair, settings, data, seed=0, init=None):
     of that step)."""
     model = ott_solver(pair.dim, settings, seed, init)
     n = settings["batch_size"]
-    draw = [jax.jit(lambda key, f=f: f(key, n)) if callable(f)
-            else jax.jit(lambda key, a=jnp.asarray(f): a[jax.random.randint(key, (n,), 0, len(a))]) for f in data]
+    draw = [jax.jit(lambda key, f=f: solver._draw(f, None, key, n)) if callable(f)
+            else jax.jit(lambda key, a=jnp.asarray(f): solver._draw(None, a, key, n)) for f in data]  # as fit draws
 
     def loader(which):
         key = jax.random.key(seed + 1 + which)
@@ -202,7 +202,7 @@ def run_ott(pair, settings, data, seed=0, init=None):
     return jax.jit(potentials.transport), wall, reps / seconds, flops
 
 
-def evaluate(name, pair, transport, wall, rate, steps, flops, seed=0):
+def evaluate(name, pair, transport, wall, rate, steps, flops, seed):
     return Row(name, pair.dim, benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair),
                benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9, seed)
 
