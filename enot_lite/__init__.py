@@ -1,15 +1,22 @@
-"""enot_lite: expectile-regularised neural optimal transport (ENOT) in a small JAX module."""
+"""enot_lite: expectile-regularised neural optimal transport (ENOT) in a small JAX module.
+
+The paper's loss is `enot_lite.loss`; the training machinery `enot_lite.train`; `fit` and the
+trained model (`ENOTResult`, `load`) sit on top of them.
+"""
 import os
 
-from enot_lite import benchmark, costs, datasets, discrete, plotting, potentials
-from enot_lite.solver import DivergenceError, ENOTResult, expectile_loss, fit, load
+from enot_lite import benchmark, costs, datasets, discrete, loss, plotting, potentials, train
+from enot_lite.loss import expectile_loss
+from enot_lite.result import DivergenceError, ENOTResult, load
+from enot_lite.solver import fit
 
 __version__ = "0.1.0"
 
 QUICK = os.environ.get("ENOT_QUICK", "") not in ("", "0")
 """Quick mode (env ENOT_QUICK=1): notebooks and tests shrink their step counts."""
 
-__all__ = ["DivergenceError", "ENOTResult", "QUICK", "benchmark", "costs", "datasets", "discrete", "expectile_loss", "fit", "load", "plotting", "potentials"]
+__all__ = ["DivergenceError", "ENOTResult", "QUICK", "benchmark", "costs", "datasets", "discrete", "expectile_loss",
+           "fit", "load", "loss", "plotting", "potentials", "train"]
 
 
 def __getattr__(name):

@@ -1,11 +1,13 @@
-"""Translation-invariant transport costs c(x, y) = h(x - y) and their maps.
+"""Transport costs c(x, y) and, where it exists, the map they give.
 
-For a strictly convex h and a c-concave potential f, the optimal map is
+A cost is an object with `c(x, y)` on paired rows (the last axis holds coordinates; leading
+axes broadcast).  Translation-invariant costs c(x, y) = h(x - y) with h strictly convex also
+give `grad_h_star`, and then the optimal map comes from a potential f:
 
     T(x) = x - grad h*(grad f(x))                       (h* the convex conjugate of h)
 
-so a cost only needs two pieces: `h` and `grad_h_star`.  Adding a cost in a notebook
-is a frozen dataclass with those two methods (see `Cost`).
+A cost is a static argument of the jitted training loop, so it must be hashable (a frozen
+dataclass).  A cost written as just `h` and `grad_h_star` (no `c`) is accepted too.
 """
 from __future__ import annotations
 
@@ -17,39 +19,27 @@ import jax.numpy as jnp
 
 @runtime_checkable
 class Cost(Protocol):
-    """What the solver needs from a cost c(x, y) = h(x - y).
+    """What the solver needs from a cost: c(x, y) on paired rows, (..., d), (..., d) -> (...)."""
 
-    Both methods act on the last axis and broadcast over leading axes.
-    Implementations must be hashable (e.g. frozen dataclasses): the cost is a
-    static argument of the jitted training loop.
-    """
-
-    def h(self, z: jnp.ndarray) -> jnp.ndarray: ...
-
-    def grad_h_star(self, w: jnp.ndarray) -> jnp.ndarray: ...
+    def c(self, x, y): ...
 
 
-def cost_matrix(cost: Cost, x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
-    """C[i, j] = c(x_i, y_j) = h(x_i - y_j) for x (n, d), y (m, d)."""
-    return cost.h(x[:, None, :] - y[None, :, :])
-
-
-def pairwise(cost: Cost, x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
-    """c(x_i, y_i) = h(x_i - y_i) for paired rows of x, y (n, d) -> (n,)."""
-    return cost.h(x - y)
-
-
-def transport_with(cost: Cost, x: jnp.ndarray, grad_f: jnp.ndarray) -> jnp.ndarray:
-    """The c-optimal map  T(x) = x - grad h*(grad f(x))  given grad f(x)."""
-    return x - cost.grad_h_star(grad_f)
+def pairwise(cost, x, y):
+    """c(x_i, y_i) for paired rows of x, y (n, d) -> (n,); broadcasts over leading axes."""
+    return cost.c(x, y) if hasattr(cost, "c") else cost.h(x - y)
 
 
 @dataclasses.dataclass(frozen=True)
 class SqEuclidean:
     """c(x, y) = 1/2 ||x - y||^2.  h* = h, so T(x) = x - grad f(x) (Brenier)."""
 
+    spec = "sqeuclidean"
+
     def h(self, z):  # plain arithmetic: works on numpy (float64) and jax arrays alike
         return 0.5 * (z * z).sum(axis=-1)
+
+    def c(self, x, y):
+        return self.h(x - y)
 
     def grad_h_star(self, w):
         return w
@@ -65,18 +55,25 @@ class PNorm:
     p: float
 
     def __post_init__(self):
-        if not (isinstance(self.p, (int, float)) and self.p > 1 and jnp.isfinite(self.p)):
+        if isinstance(self.p, bool) or not (isinstance(self.p, (int, float)) and self.p > 1 and jnp.isfinite(self.p)):
             raise ValueError(f"p must be a finite number > 1 for the p-norm cost, got {self.p!r}")
+
+    @property
+    def spec(self):
+        return f"pnorm:{self.p:g}"
 
     def h(self, z):
         return (abs(z) ** self.p).sum(axis=-1) / self.p
+
+    def c(self, x, y):
+        return self.h(x - y)
 
     def grad_h_star(self, w):
         return jnp.sign(w) * jnp.abs(w) ** (1.0 / (self.p - 1.0))
 
 
-def get_cost(cost: str | Cost) -> Cost:
-    """Resolve `cost`: "sqeuclidean", "pnorm:<p>" (e.g. "pnorm:1.5"), or a `Cost` object."""
+def get_cost(cost):
+    """Resolve `cost`: "sqeuclidean", "pnorm:<p>" (e.g. "pnorm:1.5"), or a cost object."""
     if isinstance(cost, str):
         if cost == "sqeuclidean":
             return SqEuclidean()
@@ -89,15 +86,15 @@ def get_cost(cost: str | Cost) -> Cost:
                 return PNorm(p)
         raise ValueError(
             f"unknown cost {cost!r}: use 'sqeuclidean', 'pnorm:<p>' with p > 1 "
-            "(e.g. 'pnorm:1.5'), or an object with methods h(z) and grad_h_star(w)"
+            "(e.g. 'pnorm:1.5'), or an object with a method c(x, y) (or h(z) and grad_h_star(w))"
         )
-    if isinstance(cost, Cost):
+    if callable(getattr(cost, "c", None)) or callable(getattr(cost, "h", None)):
         try:
             hash(cost)
         except TypeError:
             raise TypeError("cost objects must be hashable (use a frozen dataclass)") from None
         return cost
     raise TypeError(
-        f"cost must be a string or an object with methods h(z) and grad_h_star(w), "
+        f"cost must be a string or an object with a method c(x, y) (or h(z) and grad_h_star(w)), "
         f"got {type(cost).__name__}"
     )

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 
-from enot_lite.costs import get_cost
+from enot_lite.costs import get_cost, pairwise
 
 
 def cost_matrix(x, y, cost="sqeuclidean"):
@@ -23,9 +23,9 @@ def cost_matrix(x, y, cost="sqeuclidean"):
     or `cost(x, y) -> (n, m)` if `cost` is a plain function.  1-D inputs are points on a line."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     x, y = (x[:, None] if x.ndim == 1 else x), (y[:, None] if y.ndim == 1 else y)
-    if callable(cost) and not hasattr(cost, "h"):
+    if callable(cost) and not (hasattr(cost, "c") or hasattr(cost, "h")):
         return np.asarray(cost(x, y), np.float64)
-    return np.asarray(get_cost(cost).h(x[:, None, :] - y[None, :, :]), np.float64)
+    return np.asarray(pairwise(get_cost(cost), x[:, None, :], y[None, :, :]), np.float64)
 
 
 def _weights(w, n, name):

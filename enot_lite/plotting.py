@@ -4,6 +4,7 @@
     TARGET  orange  samples of nu (y)
     MAPPED  green   transported samples T(x)
     PLAN    grey    couplings / arrows x -> T(x)
+    OTHER_SOLVERS   purple, brown, pink: other solvers' results beside ENOT's
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ TARGET = "#ff7f0e"
 MAPPED = "#2ca02c"
 PLAN = "#7f7f7f"
 POTENTIAL_CMAP = "viridis"
+OTHER_SOLVERS = ("#9467bd", "#8c564b", "#e377c2")  # other solvers' results beside ENOT's (MAPPED)
 
 _RC = {
     "figure.dpi": 100,
@@ -56,14 +58,21 @@ def plot_map(x, y, y_hat, ax=None, *, arrows=64, s=6, title=None):
     ax = scatter_pair(x, y, ax, s=s)
     x, y_hat = np.asarray(x), np.asarray(y_hat)
     ax.scatter(y_hat[:, 0], y_hat[:, 1], s=s, alpha=0.6, color=MAPPED, label="mapped $T(x)$")
-    k = min(arrows, len(x))
-    d = y_hat[:k] - x[:k]
-    ax.quiver(x[:k, 0], x[:k, 1], d[:, 0], d[:, 1], angles="xy", scale_units="xy", scale=1,
-              color=PLAN, alpha=0.7, width=0.004)
+    map_arrows(ax, x, y_hat, arrows)
     ax.legend(loc="upper right", markerscale=2)
     if title:
         ax.set_title(title)
     return ax
+
+
+def map_arrows(ax, x, t, k=64, quiver=None):
+    """Arrows x_i -> t_i (2-D) for the first k rows: a new quiver, or `quiver` moved in place."""
+    x, t = np.asarray(x)[:k], np.asarray(t)[:k]
+    if quiver is not None:
+        quiver.set_offsets(x)
+        quiver.set_UVC(*(t - x).T)
+        return quiver
+    return ax.quiver(*x.T, *(t - x).T, angles="xy", scale_units="xy", scale=1, color=PLAN, alpha=0.7, width=0.004)
 
 
 def plot_plan(x, y, plan, ax=None, *, threshold=1e-3, s=30):
@@ -91,4 +100,21 @@ def plot_history(history, ax=None, *, keys=("dual_value",), reference=None):
         ax.axhline(reference, color="k", ls="--", lw=1, label="reference")
     ax.set_xlabel("step")
     ax.legend()
+    return ax
+
+
+def plot_l2_uvp_by_dim(ax, measured, linear, published=None):
+    """L2-UVP (%) against the dimension on log axes: `measured` {label: {D: value}} in the map's
+    colour family, the best linear map `linear` {D: value} dashed black, and `published`
+    {label: {D: value}} (quoted numbers) dotted grey.  Only the measured dimensions are ticks."""
+    dims = sorted(set(linear).union(*(v.keys() for v in measured.values())))
+    for (label, values), marker, color in zip(measured.items(), "os^v", (MAPPED, *OTHER_SOLVERS)):
+        ax.plot(sorted(values), [values[d] for d in sorted(values)], marker=marker, color=color, label=label)
+    ax.plot(dims, [linear[d] for d in dims], "k--", marker="x", label="best linear map")
+    for (label, values), style in zip((published or {}).items(), (":", "-.")):
+        ax.plot(dims, [values[d] for d in dims], style, color="grey", marker=".", label=f"{label}, quoted")
+    ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)")
+    ax.set_xticks(dims, [str(d) for d in dims])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.legend(fontsize=7)
     return ax

@@ -1,7 +1,6 @@
-"""The neural potentials f_theta and g_phi: plain MLPs R^d -> R."""
+"""The networks: an MLP potential R^d -> R (f_theta, g_phi) with ELU activations."""
 from __future__ import annotations
 
-import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -9,19 +8,28 @@ import jax
 import jax.numpy as jnp
 
 
+def elu_slope(positive, out):
+    """elu'(z) from elu's output a = elu(z): 1 where z > 0 (equivalently a > 0), else a + 1."""
+    return jnp.where(positive, 1.0, out + 1.0)
+
+
 @jax.custom_jvp
-def elu(x):
-    """elu(x) = x if x > 0 else exp(x) - 1.  Same function as `flax.linen.elu`, but its
-    derivative reuses the output, elu'(x) = 1 if x > 0 else elu(x) + 1, which makes the
-    second-order gradients of ENOT's map about 12% cheaper."""
-    return jnp.where(x > 0, x, jnp.exp(jnp.minimum(x, 0.0)) - 1.0)
+def elu(z):
+    """elu(z) = z if z > 0 else exp(z) - 1, the same function as `flax.linen.elu`; its
+    derivative is read off its output (`elu_slope`), so no second exp is computed."""
+    return jnp.where(z > 0, z, jnp.exp(jnp.minimum(z, 0.0)) - 1.0)
 
 
 @elu.defjvp
 def _elu_jvp(primals, tangents):
-    (x,), (dx,) = primals, tangents
-    out = elu(x)
-    return out, jnp.where(x > 0, 1.0, out + 1.0) * dx
+    (z,), (dz,) = primals, tangents
+    out = elu(z)
+    return out, elu_slope(z > 0, out) * dz
+
+
+def layer_names(hidden):
+    """The names of the Dense layers of `Potential(hidden)`, input to output."""
+    return [f"Dense_{i}" for i in range(len(hidden) + 1)]
 
 
 class Potential(nn.Module):
@@ -32,10 +40,11 @@ class Potential(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray):
+        *inner, last = layer_names(self.hidden)
         acts = [x]
-        for width in self.hidden:
-            acts.append(elu(nn.Dense(width)(acts[-1])))
-        return nn.Dense(1)(acts[-1])[..., 0], acts
+        for width, name in zip(self.hidden, inner):
+            acts.append(elu(nn.Dense(width, name=name)(acts[-1])))
+        return nn.Dense(1, name=last)(acts[-1])[..., 0], acts
 
 
 def value(hidden, params, x):
@@ -43,50 +52,6 @@ def value(hidden, params, x):
     return Potential(tuple(hidden)).apply(params, x)[0]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def value_shared_backward(hidden, params, x):
-    """phi(x) like `value`, with a hand-written backward pass that every cotangent shares
-    (see `_value_bwd`).  Reverse mode only (no jax.jvp / jax.hessian); the solver uses it
-    for g in the training loss."""
-    return value(hidden, params, x)
-
-
-def _value_fwd(hidden, params, x):
-    """phi(x), and its backward pass for a unit cotangent on every row: the errors
-    e_l = d phi(x_i) / d z_l  (row i, l = k, ..., 1) and  grad phi(x) = e_1 W_1^T."""
-    out, acts = Potential(tuple(hidden)).apply(params, x)
-    *kernels, w = [params["params"][f"Dense_{i}"]["kernel"] for i in range(len(hidden) + 1)]
-    delta, errors = w[:, 0], []  # delta = d phi / d a_l, starting at l = k
-    for kernel, a in zip(reversed(kernels), reversed(acts[1:])):
-        errors.insert(0, delta * jnp.where(a > 0, 1.0, a + 1.0))  # times elu'(z_l), read off a_l
-        delta = errors[0] @ kernel.T
-    return out, (acts, errors, delta)
-
-
-def _value_bwd(hidden, residuals, c):
-    """phi is a scalar per row, so its backward pass is linear in the row cotangents c:
-
-        d/dW_l sum_i c_i phi(x_i) = a_{l-1}^T (c * e_l),   d/db_l = sum_i c_i e_l[i],
-        d/dx_i sum_i c_i phi(x_i) = c_i grad phi(x_i).
-
-    So one backward pass (in `_value_fwd`) serves every cotangent.  ENOT needs two at the
-    same points T(x): L_f differentiates g(T) in T, L_g in g's weights; XLA then computes the
-    forward and backward pass of g at T once for both, where autodiff runs two backward
-    passes (3 of 39 large matmuls per update; 1.03-1.10x steps/s, docs/benchmarks.md section 3)."""
-    acts, errors, grad_x = residuals
-    errors = [c[:, None] * e for e in errors] + [c[:, None]]  # the output layer: d phi / d z = 1
-    grads = {f"Dense_{i}": {"kernel": a.T @ e, "bias": e.sum(0)} for i, (a, e) in enumerate(zip(acts, errors))}
-    return {"params": grads}, c[:, None] * grad_x
-
-
-value_shared_backward.defvjp(_value_fwd, _value_bwd)
-
-
-def gradient(hidden, params, x):
-    """grad phi(x) for a batch x (n, d) -> (n, d); rows are independent, so grad of the sum."""
-    return jax.grad(lambda z: value(hidden, params, z).sum())(x)
-
-
 def init(hidden, key, dim):
-    """Fresh parameters for a potential on R^dim."""
+    """Fresh parameters for a potential on R^dim (flax's default initialisers)."""
     return Potential(tuple(hidden)).init(key, jnp.zeros((1, dim), jnp.float32))

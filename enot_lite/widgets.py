@@ -209,13 +209,7 @@ class Explorer(Panel):
         self.scatter_x.set_offsets(x)
         self.scatter_y.set_offsets(y)
         self.scatter_t.set_offsets(mapped)
-        k = 64
-        if self.arrows is None:
-            self.arrows = self.ax_map.quiver(x[:k, 0], x[:k, 1], *(mapped[:k] - x[:k]).T, angles="xy", scale_units="xy",
-                                             scale=1, color=plotting.PLAN, alpha=0.7, width=0.003)
-        else:
-            self.arrows.set_offsets(x[:k])
-            self.arrows.set_UVC(*(mapped[:k] - x[:k]).T)
+        self.arrows = plotting.map_arrows(self.ax_map, x, mapped, quiver=self.arrows)
         pts = np.concatenate([x, y, mapped])
         lo, hi = pts.min(0) - 0.3, pts.max(0) + 0.3
         g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))

@@ -121,5 +121,4 @@ def test_moving_tau_in_the_browser_redraws_the_explorer(lab, chromium_path, tmp_
         assert errors.strip() == "", errors
         assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']:has-text('Error')").count() == 0
         assert page.locator("text=Traceback").count() == 0
-        assert latency < 15  # ~1-2 s on 2 idle cores; generous for a loaded CI machine
         browser.close()

@@ -1,19 +1,11 @@
 """The live widgets, driven from Python as the browser would: set a control's value."""
-import time
-
-import jax
 import matplotlib
 import numpy as np
 import pytest
 
 matplotlib.use("Agg")
 
-from enot_lite import discrete, widgets  # noqa: E402
-
-_compiles = []
-jax.monitoring.register_event_duration_secs_listener(
-    lambda event, duration, **kw: _compiles.append(event) if "backend_compile" in event else None
-)
+from enot_lite import discrete, train, widgets  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +23,15 @@ def test_explorer_has_tau_and_lambda_sliders_and_a_figure(explorer):
 
 def test_moving_tau_and_lambda_retrains_without_compiling(explorer):
     before = np.array(explorer.scatter_t.get_offsets())
-    n_compiles = len(_compiles)
-    latencies = []
+    compiled = train.compilations()
     for tau, lam in [(0.9, 1.0), (0.95, 0.5), (0.99, 1.5)]:
-        start = time.perf_counter()
         explorer.tau.value = tau
         explorer.lam.value = lam
-        latencies.append((time.perf_counter() - start) / 2)
         assert not explorer.output.outputs, explorer.output.outputs
-        assert explorer.result.hyper["tau"] == tau and explorer.result.hyper["lam"] == lam
+        assert explorer.result.settings["tau"] == tau and explorer.result.settings["lam"] == lam
     after = np.array(explorer.scatter_t.get_offsets())
-    assert len(_compiles) == n_compiles, _compiles[n_compiles:]
+    assert train.compilations() == compiled
     assert not np.allclose(before, after)
-    print(f"explorer update latency: {[round(t, 2) for t in latencies]} s")
-    assert max(latencies) < 5.0  # target ~1 s on 2 idle cores; loose bound for a loaded machine
 
 
 def test_explorer_dual_value_is_close_to_the_exact_discrete_cost(explorer):
@@ -100,7 +87,7 @@ def test_benchmark_widget_trains_only_on_click():
     w.tau.value = 0.9  # no retrain yet
     assert w.result is first
     w.train.click()
-    assert w.result is not first and w.result.hyper["tau"] == 0.9
+    assert w.result is not first and w.result.settings["tau"] == 0.9
     assert w.result.history["l2_uvp"][-1] < w.linear
 
 

@@ -1,8 +1,8 @@
 """L2-UVP at equal steps, enot_lite vs OTT-JAX's ExpectileNeuralDual (docs/benchmarks.md, section 3).
 
-    python docs/equal_steps.py independent --dim 8 --seeds 0 40    # each solver its own draws per seed
-    python docs/equal_steps.py replay --dim 8 --seeds 0 6          # OTT fed fit's initialisation and batches
-    python docs/equal_steps.py crossover --dim 8 --seeds 0 12      # initialisations swapped between the solvers
+    python benchmarks/equal_steps.py independent --dim 8 --seeds 0 40    # each solver its own draws per seed
+    python benchmarks/equal_steps.py replay --dim 8 --seeds 0 6          # OTT fed fit's initialisation and batches
+    python benchmarks/equal_steps.py crossover --dim 8 --seeds 0 12      # initialisations swapped between the solvers
 
 OTT's settings (4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9, tau 0.99, lambda 1), 3000
 updates, batches from the CLI's 65536 pre-sampled points (`--presample 65536`).  Prints one line
@@ -11,12 +11,26 @@ and Welch's p.  Needs the compare extra (pip install -e ".[compare]").
 """
 import argparse
 
+import compare_ott
 import jax
+import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
 import enot_lite
-from enot_lite import bench, benchmark, solver
+from enot_lite import bench, benchmark, train
+
+
+def train_from(params, dim, settings, seed, data):
+    """The map of `fit(*data, seed=seed, **settings)`'s training (its batches, in its order) started
+    from the parameters `params` = (theta, phi) instead of fit's initialisation."""
+    config, hyper = bench.configure(dim, settings)
+    state = train.init_state(config, seed)._replace(params=params)
+    arrays = tuple(jnp.asarray(a, jnp.float32) for a in data)
+    for _ in range(-(-settings["steps"] // (2 * config.chunk))):
+        state, _ = train.train_chunk(config, hyper, arrays, state)
+    T = train.functions(config.cost, config.hidden)["T"]
+    return jax.jit(lambda x: T(state.params[0], x))
 
 
 def summary(name_a, a, name_b, b):
@@ -50,26 +64,20 @@ def main():
     for seed in range(*args.seeds):
         if args.mode == "independent":
             a = uvp(bench.run_enot(pair, settings | {"seed": seed}, data, progress=False)[0])
-            b = uvp(bench.run_ott(pair, settings, data, seed=seed)[0])
+            b = uvp(compare_ott.run_ott(pair, settings, data, seed=seed)[0])
         elif args.mode == "replay":
             a = uvp(enot_lite.fit(*data, seed=seed, progress=False, **settings).transport)
-            params_f, params_g, from_source, from_target = bench.fit_draws(args.dim, settings, seed, data)
-            model = bench.ott_solver(args.dim, settings, seed, init=(params_f, params_g))
+            params_f, params_g, from_source, from_target = compare_ott.fit_draws(args.dim, settings, seed, data)
+            model = compare_ott.ott_solver(args.dim, settings, seed, init=(params_f, params_g))
             b = uvp(jax.jit(model(iter(from_source), iter(from_target), iter(from_source), iter(from_target)).transport))
         else:
-            # fit's batches with OTT's initialisation: fit's own initialiser swapped for the run
-            ott_params = bench.ott_solver(args.dim, settings, seed)
-            ott_init = {"params_f": {"params": ott_params.state_f.params["model"]},
-                        "params_g": {"params": ott_params.state_g.params["model"]}}
-            init_state = solver.init_state
-            solver.init_state = lambda config, s: init_state(config, s)._replace(**ott_init)
-            try:
-                a = uvp(bench.run_enot(pair, settings | {"seed": seed}, data, progress=False)[0])
-            finally:
-                solver.init_state = init_state
+            # fit's batches with OTT's initialisation
+            ott_model = compare_ott.ott_solver(args.dim, settings, seed)
+            ott_init = tuple({"params": s.params["model"]} for s in (ott_model.state_f, ott_model.state_g))
+            a = uvp(train_from(ott_init, args.dim, settings, seed, data))
             # OTT's batches with fit's initialisation
-            params_f, params_g, *_ = bench.fit_draws(args.dim, settings | {"steps": 0}, seed, data)
-            b = uvp(bench.run_ott(pair, settings, data, seed=seed, init=(params_f, params_g))[0])
+            params_f, params_g, *_ = compare_ott.fit_draws(args.dim, settings | {"steps": 0}, seed, data)
+            b = uvp(compare_ott.run_ott(pair, settings, data, seed=seed, init=(params_f, params_g))[0])
         results.append((a, b))
         print(f"D = {args.dim}, seed {seed}: {columns[0]} {a:.4f} %, {columns[1]} {b:.4f} %", flush=True)
     summary(columns[0], [r[0] for r in results], columns[1], [r[1] for r in results])

@@ -1,0 +1,175 @@
+"""A trained ENOT model (`ENOTResult`), and its file format: data only, never code.
+
+A model file is an `.npz` archive read with `allow_pickle=False`: a JSON header (format,
+version, dim, widths, the cost as a spec string, settings, dual value) and one array per network
+parameter and history column.  Loading one can only ever read numbers and text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from enot_lite import costs, loss, potentials, train
+
+FORMAT, VERSION = "enot_lite-model", 1
+
+
+class DivergenceError(RuntimeError):
+    """Training diverged.  `.step` is where; `.result` holds the last good state."""
+
+    def __init__(self, message, step, result):
+        super().__init__(message)
+        self.step, self.result = step, result
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _transport(cost, hidden, params, x):
+    return train.functions(cost, hidden)["T"](params, x)
+
+
+_value = jax.jit(potentials.value, static_argnums=0)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _c_transform(cost, hidden, params_f, params_g, x):
+    return loss.c_transform(**train.functions(cost, hidden), theta=params_f, phi=params_g, x=x)
+
+
+@dataclasses.dataclass(frozen=True)
+class ENOTResult:
+    """A trained ENOT model: the two potentials and what is needed to use them."""
+
+    params_f: Any
+    params_g: Any
+    dim: int
+    hidden: tuple[int, ...]
+    cost: Any
+    bidirectional: bool
+    settings: dict  # fit's arguments: tau, lam, learning_rate, schedule, betas, steps, batch_size, seed
+    history: dict  # numpy arrays per chunk: step, time (s), loss_f, loss_g, dual_value[, l2_uvp]
+    dual_value: float  # mean g_T(x) + mean g(y) on an evaluation sample
+
+    def _points(self, z, name):
+        z = jnp.asarray(z, jnp.float32)
+        if z.ndim not in (1, 2) or z.shape[-1] != self.dim:
+            raise ValueError(f"{name} must have shape (n, {self.dim}) or ({self.dim},), got {z.shape}")
+        return z
+
+    def transport(self, x):
+        """The forward map T(x) = x - grad h*(grad f(x)), for x of shape (n, d) or (d,)."""
+        x = self._points(x, "x")
+        return _transport(self.cost, self.hidden, self.params_f, jnp.atleast_2d(x)).reshape(x.shape)
+
+    def inverse_transport(self, y):
+        """The inverse map S(y) = y - grad h*(grad g(y)) (learned only with bidirectional=True;
+        the inverse problem uses the same h, so costs are assumed symmetric, h(z) = h(-z))."""
+        if not self.bidirectional:
+            raise ValueError("inverse_transport needs a model fitted with bidirectional=True")
+        y = self._points(y, "y")
+        return _transport(self.cost, self.hidden, self.params_g, jnp.atleast_2d(y)).reshape(y.shape)
+
+    def c_transform(self, x):
+        """The amortised c-transform g_T(x) = c(x, T(x)) - g(T(x)), an upper bound of g^c(x)."""
+        x = self._points(x, "x")
+        return _c_transform(self.cost, self.hidden, self.params_f, self.params_g, jnp.atleast_2d(x)).reshape(x.shape[:-1])
+
+    def f(self, x):
+        """The source potential f(x) (its gradient defines the forward map)."""
+        x = self._points(x, "x")
+        return _value(self.hidden, self.params_f, jnp.atleast_2d(x)).reshape(x.shape[:-1])
+
+    def g(self, y):
+        """The target potential g(y)."""
+        y = self._points(y, "y")
+        return _value(self.hidden, self.params_g, jnp.atleast_2d(y)).reshape(y.shape[:-1])
+
+    def dual_objective(self, x, y):
+        """mean_i g_T(x_i) + mean_j g(y_j): the dual objective of the learned potentials on samples.
+        It estimates the transport cost, but is neither an upper nor a lower bound of it."""
+        return float(jnp.mean(self.c_transform(x)) + jnp.mean(self.g(y)))
+
+    def save(self, path):
+        """Write the model to `path` (.npz: a JSON header and arrays, no pickle).  A custom cost
+        is not written: hand it back with `load(path, cost=...)`."""
+        header = dict(format=FORMAT, version=VERSION, dim=self.dim, hidden=list(self.hidden),
+                      cost=getattr(self.cost, "spec", None), bidirectional=self.bidirectional,
+                      settings=self.settings, dual_value=self.dual_value)
+        arrays = {f"params/{name}/{path}": np.asarray(leaf) for name, params in (("f", self.params_f), ("g", self.params_g))
+                  for path, leaf in _flatten(params).items()}
+        arrays |= {f"history/{k}": np.asarray(v) for k, v in self.history.items()}
+        with open(path, "wb") as fh:
+            np.savez(fh, header=np.array(json.dumps(header)), **arrays)
+
+
+def _flatten(params, prefix=""):
+    """{"params/Dense_0/kernel": leaf, ...} for a nested dict."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict) or hasattr(value, "items"):
+            out |= _flatten(value, f"{prefix}{key}/")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _unflatten(flat):
+    out = {}
+    for path, value in flat.items():
+        node = out
+        *parents, leaf = path.split("/")
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = jnp.asarray(value)
+    return out
+
+
+def load(path, cost=None) -> ENOTResult:
+    """Restore a model written by `ENOTResult.save`.  `cost`: the cost object of a model trained
+    with a custom cost (built-in costs are restored from the file)."""
+    def refuse(why):
+        return ValueError(f"not an enot_lite model: {path} ({why})")
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError) as err:  # not a zip, or an entry that needs pickle
+        raise refuse(f"{type(err).__name__}: {err}") from None
+    try:
+        header = json.loads(str(arrays.pop("header")))
+    except (KeyError, ValueError) as err:
+        raise refuse(f"no readable header: {err}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise refuse("its header does not name the enot_lite model format")
+    if header.get("version") != VERSION:
+        raise refuse(f"format version {header.get('version')!r}, this enot_lite reads version {VERSION}")
+    try:
+        dim, hidden = int(header["dim"]), tuple(int(h) for h in header["hidden"])
+        spec = header["cost"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise refuse(f"incomplete header: {err!r}") from None
+    if cost is None:
+        if spec is None:
+            raise ValueError(f"{path} was trained with a custom cost: pass it back with load(path, cost=...)")
+        cost = costs.get_cost(spec)
+    else:
+        cost = costs.get_cost(cost)
+    expected = _flatten(jax.eval_shape(lambda: potentials.init(hidden, jax.random.key(0), dim)))
+    params = {}
+    for name in ("f", "g"):
+        found = {k.split("/", 2)[2]: v for k, v in arrays.items() if k.startswith(f"params/{name}/")}
+        if set(found) != set(expected):
+            raise refuse(f"the parameters of {name} do not match a network of widths {list(hidden)} on R^{dim}")
+        for key, value in found.items():
+            if value.shape != expected[key].shape or value.dtype != np.float32:
+                raise refuse(f"parameter {name}/{key} has shape {value.shape}, dtype {value.dtype}; "
+                             f"expected {expected[key].shape} float32")
+        params[name] = _unflatten(found)
+    history = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("history/")}
+    return ENOTResult(params["f"], params["g"], dim, hidden, cost, bool(header.get("bidirectional", True)),
+                      header.get("settings", {}), history, float(header.get("dual_value", float("nan"))))

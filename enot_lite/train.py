@@ -1,0 +1,208 @@
+"""The training machinery: state, one update, the scan over a chunk of iterations.
+
+A *step* is one gradient update of both networks on one batch; an *iteration* of the scan is
+one step, or two when bidirectional (the forward problem, then the inverse one with the roles
+of (f, mu) and (g, nu) swapped); a *chunk* is `Config.chunk` iterations in one `lax.scan`, one
+dispatch.  `Config` holds what fixes shapes or code (static under jit); `Hyper` holds tau,
+lambda, the step size and the step budget, traced, so changing them never recompiles.
+
+Two swaps that change speed, not results (each has a test against the plain version):
+g's backward pass shared by L_f and L_g (`Config.share_backward`, see `shared_backward`), and
+the chunk compiled with XLA:CPU's own dot emitter (`SMALL_MATMUL_OPTIONS`, probed once).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from enot_lite import costs, loss, potentials
+from enot_lite import shared_backward
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything that fixes shapes or code (static for jit)."""
+
+    dim: int
+    hidden: tuple[int, ...]
+    batch_size: int
+    chunk: int  # scan iterations per dispatch
+    bidirectional: bool
+    cost: Any  # a hashable cost object
+    sample_source: Callable | None  # None: resample rows of the source array
+    sample_target: Callable | None
+    b1: float  # Adam's betas
+    b2: float
+    final_lr_fraction: float  # 0.01: cosine decay to 1 % of the step size; 1.0: constant
+    share_backward: bool = True  # g through `shared_backward.value` (same gradients, one backward pass)
+
+
+class Hyper(NamedTuple):
+    """Traced hyperparameters: changing them never recompiles."""
+
+    tau: jax.Array
+    lam: jax.Array
+    learning_rate: jax.Array
+    steps: jax.Array  # the step budget, for the schedule and the stop
+
+
+class TrainState(NamedTuple):
+    params: tuple  # (theta of f, phi of g)
+    opt_state: tuple  # Adam's state for each
+    key: jax.Array
+    step: jax.Array  # steps done so far (int32)
+
+
+def chunk_size(steps, per_iteration):
+    """Iterations per dispatch: about 20 chunks, at most 500 iterations each."""
+    iterations = -(-steps // per_iteration)
+    return max(1, min(500, -(-iterations // 20)))
+
+
+def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
+              bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True):
+    """(Config, Hyper) for these settings, unchecked (`fit` validates them first)."""
+    config = Config(
+        dim=dim, hidden=tuple(hidden), batch_size=batch_size, chunk=chunk_size(steps, 2 if bidirectional else 1),
+        bidirectional=bool(bidirectional), cost=costs.SqEuclidean() if cost is None else cost,
+        sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
+        final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward,
+    )
+    hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps))
+    return config, hyper
+
+
+def schedule(learning_rate, steps, final_lr_fraction):
+    """eta(k) = eta_0 (r + (1 - r) (1 + cos(pi min(k / steps, 1))) / 2), r = final_lr_fraction:
+    a cosine decay from eta_0 to r eta_0 over the budget (r = 1: constant)."""
+    r = final_lr_fraction
+    return lambda count: learning_rate * (r + (1 - r) * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
+
+
+def optimizer(config: Config, hyper: Hyper | None) -> optax.GradientTransformation:
+    """Adam with `schedule`; with `hyper=None` its only use is laying out the state (`init`)."""
+    lr = schedule(*((0.0, 1) if hyper is None else (hyper.learning_rate, hyper.steps)), config.final_lr_fraction)
+    return optax.adam(lr, b1=config.b1, b2=config.b2)
+
+
+def init_state(config: Config, seed) -> TrainState:
+    """Fresh networks f and g, Adam's state, the PRNG key of the batches, step 0."""
+    key_f, key_g, key = jax.random.split(jax.random.key(seed), 3)
+    params = (potentials.init(config.hidden, key_f, config.dim), potentials.init(config.hidden, key_g, config.dim))
+    tx = optimizer(config, hyper=None)
+    return TrainState(params, tuple(tx.init(p) for p in params), key, jnp.zeros((), jnp.int32))
+
+
+def functions(cost, hidden, share_backward=False):
+    """What the loss takes: c(x, y), the map T(theta, x) = x - grad h*(grad f_theta(x)) and the
+    potential g(phi, y), for networks of widths `hidden`."""
+    f = functools.partial(potentials.value, hidden)
+    g = functools.partial(shared_backward.value, hidden) if share_backward else f
+    return dict(c=functools.partial(costs.pairwise, cost), T=functools.partial(loss.gradient_map, cost.grad_h_star, f), g=g)
+
+
+def draw(sampler, data, key, n):
+    """A batch of n points: rows of `data` drawn with replacement, or sampler(key, n)."""
+    if sampler is None:
+        return data[jax.random.randint(key, (n,), 0, data.shape[0])]
+    return sampler(key, n)
+
+
+def batches(config: Config, data, key):
+    """The next key and the batches of one iteration: (x, y) for the forward step and (x', y')
+    for the inverse one (drawn always; XLA drops them when unused)."""
+    source, target = data
+    key, kx, ky, kx2, ky2 = jax.random.split(key, 5)
+    n = config.batch_size
+    pair = lambda k_source, k_target: (draw(config.sample_source, source, k_source, n),
+                                       draw(config.sample_target, target, k_target, n))
+    return key, pair(kx, ky), pair(kx2, ky2)
+
+
+def update(config: Config, hyper: Hyper, params, opt_state, x, y):
+    """One step on the batch (x, y): Adam on the ENOT loss for (f, g) = params.
+    Returns (params, opt_state, (L_f, L_g, dual value))."""
+    grad_fn = jax.value_and_grad(loss.enot_loss, argnums=(0, 1), has_aux=True)
+    fns = functions(config.cost, config.hidden, config.share_backward)
+    (_, metrics), grads = grad_fn(*params, x, y, hyper.tau, hyper.lam, **fns)
+    tx = optimizer(config, hyper)
+    new_params, new_opt = [], []
+    for p, g, s in zip(params, grads, opt_state):
+        updates, s = tx.update(g, s)
+        new_params.append(optax.apply_updates(p, updates))
+        new_opt.append(s)
+    return tuple(new_params), tuple(new_opt), metrics
+
+
+def iteration(config: Config, hyper: Hyper, data, state: TrainState):
+    """One scan iteration: the forward step and, if bidirectional, the inverse one (the same
+    `update` with (g, nu) in the role of (f, mu)); no lax.cond between the two.
+
+    Advances only within the budget and while finite: a non-finite step leaves the state (key
+    included) untouched, so every later iteration repeats it and training halts at the last
+    finite state."""
+    key, (x, y), (x2, y2) = batches(config, data, state.key)
+    params, opt_state, (loss_f, loss_g, dual) = update(config, hyper, state.params, state.opt_state, x, y)
+    steps_done = 1
+    if config.bidirectional:  # g maps nu -> mu with f as its potential: (f, g) swapped, (y', x')
+        params, opt_state, (loss_g_map, loss_f_potential, _) = update(config, hyper, params[::-1], opt_state[::-1], y2, x2)
+        params, opt_state = params[::-1], opt_state[::-1]
+        loss_f, loss_g, steps_done = (loss_f + loss_g_map) / 2, (loss_g + loss_f_potential) / 2, 2
+    new = TrainState(params, opt_state, key, state.step + steps_done)
+    metrics = jnp.stack([loss_f, loss_g, dual])
+    params_sum = sum(jnp.sum(leaf) for leaf in jax.tree.leaves(params))
+    active, finite = state.step < hyper.steps, jnp.all(jnp.isfinite(metrics)) & jnp.isfinite(params_sum)
+    new = jax.tree.map(lambda a, b: jnp.where(active & finite, a, b), new, state)
+    return new, (metrics, active & finite, active & ~finite, state.step)
+
+
+def _train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
+    """`config.chunk` iterations in one `lax.scan`; returns (state, chunk metrics): the losses
+    and dual value averaged over the iterations that ran, and `diverged_at`, the step whose
+    loss was first not finite (-1 if none)."""
+    state, (metrics, ran, bad, step) = jax.lax.scan(
+        lambda s, _: iteration(config, hyper, data, s), state, None, length=config.chunk
+    )
+    mean = jnp.sum(jnp.where(ran[:, None], metrics, 0.0), axis=0) / jnp.maximum(ran.sum(), 1)
+    diverged_at = jnp.where(bad.any(), step[jnp.argmax(bad)], -1)
+    return state, {"loss_f": mean[0], "loss_g": mean[1], "dual_value": mean[2], "diverged_at": diverged_at}
+
+
+# XLA:CPU hands matrix products to YNNPACK fusions by default; for ENOT's small products
+# (batch x width x width) XLA's own dot emitter is faster (docs/benchmarks.md, section 3).
+# Other backends ignore the option.
+SMALL_MATMUL_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+@functools.cache
+def compiled_train_chunk(options=tuple(SMALL_MATMUL_OPTIONS.items())):
+    """`_train_chunk` jitted (`config` static) with the XLA `options` where this XLA has them
+    (they are experimental, so they are probed once), without them elsewhere."""
+    try:
+        jax.jit(jnp.negative, compiler_options=dict(options)).lower(1.0).compile()
+    except RuntimeError:  # "No such compile option"
+        options = ()
+    return jax.jit(_train_chunk, static_argnames="config", compiler_options=dict(options))
+
+
+def train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
+    """One chunk of training, one dispatch: `_train_chunk` compiled by `compiled_train_chunk()`."""
+    return compiled_train_chunk()(config, hyper, data, state)
+
+
+init_state = jax.jit(init_state, static_argnums=0)
+
+_compilations = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, duration, **kw: _compilations.append(event) if "backend_compile" in event else None
+)
+
+
+def compilations() -> int:
+    """How many XLA compilations this process has run so far (read it before and after)."""
+    return len(_compilations)

@@ -1,0 +1,111 @@
+"""The training machinery (enot_lite.train): the swaps that change speed only, compilations, replays."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import enot_lite
+from enot_lite import potentials, shared_backward, train
+
+
+def _close(a, b, rtol=1e-5, atol=1e-6):
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(u, v, rtol=rtol, atol=atol)
+
+
+def test_shared_backward_pass_is_the_autodiff_vjp_for_any_cotangent():
+    hidden = (32, 16)
+    params = potentials.init(hidden, jax.random.key(0), 3)
+    x = jax.random.normal(jax.random.key(1), (64, 3))
+    c = jax.random.normal(jax.random.key(2), (64,))  # per-row cotangents, of both signs
+    out, vjp = jax.vjp(lambda p, z: potentials.value(hidden, p, z), params, x)
+    out_shared, vjp_shared = jax.vjp(lambda p, z: shared_backward.value(hidden, p, z), params, x)
+    np.testing.assert_array_equal(out_shared, out)
+    _close(vjp_shared(c), vjp(c))
+
+
+def _config(**kw):
+    settings = dict(hidden=(16, 16), batch_size=64, steps=40, tau=0.9, lam=0.7, learning_rate=1e-2) | kw
+    return train.configure(2, **settings)
+
+
+def _data(n=512):
+    return (jax.random.normal(jax.random.key(3), (n, 2)), 2 + 0.5 * jax.random.normal(jax.random.key(4), (n, 2)))
+
+
+def test_update_with_the_shared_backward_pass_is_the_plain_update():
+    """The swap changes how g's backward pass is computed, not the step."""
+    (config, hyper), (plain, _) = _config(), _config(share_backward=False)
+    state = train.init_state(config, 0)
+    x, y = (d[:64] for d in _data())
+    new = train.update(config, hyper, state.params, state.opt_state, x, y)
+    reference = train.update(plain, hyper, state.params, state.opt_state, x, y)
+    _close(new, reference)
+
+
+def test_training_compiles_with_and_without_the_small_matmul_option():
+    """The XLA option is probed: an XLA without it (an unknown option here) trains the same."""
+    config, hyper = _config()
+    data, state = _data(), train.init_state(config, 0)
+    with_option = train.compiled_train_chunk()(config, hyper, data, state)
+    unknown = train.compiled_train_chunk((("xla_cpu_no_such_option_in_any_xla", ""),))(config, hyper, data, state)
+    without = train.compiled_train_chunk(())(config, hyper, data, state)
+    _close(with_option[0].params, without[0].params, rtol=1e-4, atol=1e-5)
+    _close(unknown[0].params, without[0].params, rtol=0, atol=0)
+    if jax.default_backend() == "cpu":  # the option exists in this jaxlib, and takes effect
+        hlo = train.compiled_train_chunk().lower(config, hyper, data, state).compile().as_text()
+        assert "ynn_fusion" not in hlo
+
+
+def test_steps_count_updates_and_the_budget_stops_the_loop():
+    config, hyper = _config(steps=7, bidirectional=False)
+    state = train.init_state(config, 0)
+    assert config.chunk == 1
+    for _ in range(10):  # more iterations than the budget
+        state, metrics = train.train_chunk(config, hyper, _data(), state)
+    assert int(state.step) == 7 and int(metrics["diverged_at"]) == -1
+
+
+def test_a_non_finite_step_halts_at_the_last_finite_state():
+    config, hyper = _config(learning_rate=1e6, lam=0.0, steps=2000)
+    x, y = _data()
+    data, state = (x, 50 * y + 100), train.init_state(config, 0)
+    diverged = []
+    for _ in range(-(-2000 // (2 * config.chunk))):
+        state, metrics = train.train_chunk(config, hyper, data, state)
+        diverged.append(int(metrics["diverged_at"]))
+    first = next(d for d in diverged if d >= 0)
+    assert 0 <= first < 2000 and int(state.step) == first  # the state stopped where the step went bad
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(state.params))
+
+
+def test_iteration_is_the_forward_then_the_inverse_update_on_fits_batches():
+    """One scan iteration = `update` on the forward batch, then `update` with (g, f) swapped on
+    the inverse batch, the batches being `train.batches`' draws (a plain-Python replay)."""
+    config, hyper = _config(steps=6)
+    data, state = _data(), train.init_state(config, 0)
+    trained = state
+    for _ in range(-(-3 // config.chunk)):
+        trained, _ = train.train_chunk(config, hyper, data, trained)
+    params, opt_state, key = state.params, state.opt_state, state.key
+    for _ in range(3):
+        key, (x, y), (x2, y2) = train.batches(config, data, key)
+        params, opt_state, _ = train.update(config, hyper, params, opt_state, x, y)
+        swapped, opt_swapped, _ = train.update(config, hyper, params[::-1], opt_state[::-1], y2, x2)
+        params, opt_state = swapped[::-1], opt_swapped[::-1]
+    _close(trained.params, params, rtol=1e-4, atol=1e-6)
+
+
+def test_new_tau_and_lambda_compile_nothing():
+    x = np.random.default_rng(0).normal(size=(256, 2)).astype(np.float32)
+    enot_lite.fit(x, x + 2, steps=200, progress=False, tau=0.99, lam=1.0)
+    before = train.compilations()
+    result = enot_lite.fit(x, x + 2, steps=200, progress=False, tau=0.9, lam=0.3, learning_rate=1e-3)
+    assert train.compilations() == before
+    assert result.settings["tau"] == 0.9 and result.settings["lam"] == 0.3
+
+
+def test_the_compile_counter_counts():
+    before = train.compilations()
+    jax.jit(lambda z: z * 3.0 + 1.0)(jnp.arange(7.0))
+    assert train.compilations() > before
