@@ -60,8 +60,8 @@ def fit_draws(dim, settings, seed, data):
     the order OTT's loaders hand them out (its inverse steps also read the source loader).
     Fed to `ott_solver(..., init=(params_f, params_g))`, OTT trains exactly what `fit` trains."""
     config, _ = bench.configure(dim, settings)
-    state = train.init_state(config, seed)
-    arrays = tuple(jnp.asarray(a, jnp.float32) for a in data)
+    state = train.init_state(config, jax.random.key(seed))
+    arrays = train.raw(tuple(jnp.asarray(a, jnp.float32) for a in data), dim)
     next_batches = jax.jit(lambda key: train.batches(config, arrays, key))  # fit's own draws
     key, from_source, from_target = state.key, [], []
     for _ in range(-(-settings["steps"] // 2)):
@@ -103,7 +103,7 @@ def run_ott(pair, settings, data, seed=0, init=None):
 
 
 def main(argv=None):
-    parser = bench.build_parser(compare=("ott", "ott-defaults"))
+    parser = bench.build_parser(compare=("ott", "ott-defaults"), prog="python benchmarks/compare_ott.py")
     parser.add_argument("--ott-steps", type=int, default=4000, help="steps for --compare ott-defaults")
     args = bench.parse(parser, argv)
     if args.ott_steps <= 0:

@@ -25,8 +25,8 @@ def train_from(params, dim, settings, seed, data):
     """The map of `fit(*data, seed=seed, **settings)`'s training (its batches, in its order) started
     from the parameters `params` = (theta, phi) instead of fit's initialisation."""
     config, hyper = bench.configure(dim, settings)
-    state = train.init_state(config, seed)._replace(params=params)
-    arrays = tuple(jnp.asarray(a, jnp.float32) for a in data)
+    state = train.init_state(config, jax.random.key(seed))._replace(params=params)
+    arrays = train.raw(tuple(jnp.asarray(a, jnp.float32) for a in data), dim)
     for _ in range(-(-settings["steps"] // (2 * config.chunk))):
         state, _ = train.train_chunk(config, hyper, arrays, state)
     T = train.functions(config.cost, config.hidden)["T"]

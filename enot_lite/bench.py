@@ -1,6 +1,7 @@
 """Command-line W2 benchmark: ENOT on Mix3toMix10 (or Gaussian) pairs.
 
     python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--steps N] [--seed S] [--out DIR]
+    python -m enot_lite.bench --suite robust                  # fit's defaults on the robustness suite
 
 (`benchmarks/compare_ott.py` runs the same table side by side with OTT-JAX.)
 
@@ -17,6 +18,7 @@ import dataclasses
 import inspect
 import os
 import platform
+import tempfile
 import time
 
 import jax
@@ -24,13 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import enot_lite
-from enot_lite import benchmark, plotting, solver, train
+from enot_lite import benchmark, checks, plotting, robust, solver, train
 
 
 def _fit_defaults(dim):
     """What `enot_lite.fit` does when only data is passed."""
     params = inspect.signature(enot_lite.fit).parameters
-    names = ("steps", "batch_size", "learning_rate", "tau", "lam", "schedule", "betas")
+    names = ("steps", "batch_size", "learning_rate", "tau", "lam", "schedule", "betas", "frame")
     return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
 
 
@@ -47,12 +49,12 @@ def _paper(dim):
 # Training settings per preset.  "quick" is `fit` with only data passed (its defaults);
 # "paper" aims at the ENOT paper's L2-UVP (`_paper`);
 # "ott" is OTT-JAX's ExpectileNeuralDual default (MLP 4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9),
-# for comparing with it at its own settings.
+# for comparing with it at its own settings, which include training in the data's units (frame=None).
 PRESETS = {
     "quick": _fit_defaults,
     "paper": _paper,
     "ott": lambda d: dict(hidden=(128,) * 4, batch_size=1024, steps=4000, learning_rate=3e-4, schedule="constant",
-                          betas=(0.9, 0.9), tau=0.99, lam=1.0),
+                          betas=(0.9, 0.9), tau=0.99, lam=1.0, frame=None),
 }
 
 
@@ -100,7 +102,7 @@ def configure(dim, settings, **extra):
 def flops_per_step(dim, settings):
     """FLOPs of one gradient update (`train.update`) by XLA's cost analysis."""
     config, hyper = configure(dim, settings)
-    state = train.init_state(config, 0)
+    state = train.init_state(config, jax.random.key(0))
     batch = jnp.zeros((config.batch_size, dim), jnp.float32)
     step = jax.jit(lambda params, opt_state: train.update(config, hyper, params, opt_state, batch, batch))
     analysis = step.lower(state.params, state.opt_state).compile().cost_analysis()
@@ -165,9 +167,16 @@ def plot(rows, path, published=True):
     fig.savefig(path, dpi=120)
 
 
-def build_parser(compare=()):
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (and exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(compare=(), prog="python -m enot_lite.bench"):
     """The command line; `compare` names the extra solvers `--compare` may add (see `run`)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
     parser.add_argument("--pair", choices=["mix3tomix10", "gaussian"], default="mix3tomix10")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
@@ -177,17 +186,36 @@ def build_parser(compare=()):
     parser.add_argument("--presample", type=int, default=0,
                         help="draw batches from N pre-sampled points (every solver) instead of the samplers")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the batches")
+    parser.add_argument("--suite", choices=["robust", "budget"],
+                        help="instead: fit's defaults on the robustness suite (enot_lite.robust), or at 2k-50k steps")
     parser.add_argument("--out", default="bench_out", help="folder for results.csv and l2_uvp.png")
     return parser
 
 
 def parse(parser, argv=None):
-    """Parsed arguments; a bad one exits with status 2 and one line (argparse's `error`)."""
+    """Parsed and checked arguments: a bad one exits with status 2 and one line (argparse's
+    `error`), before anything is measured."""
     args = parser.parse_args(argv)
-    if args.steps is not None and args.steps <= 0:
-        parser.error("--steps must be positive")
-    if args.seed < 0:
-        parser.error("--seed must be >= 0")
+    if args.steps is not None and not 0 < args.steps <= checks.MAX_STEPS:
+        parser.error(f"--steps must be in [1, {checks.MAX_STEPS}], got {args.steps}")
+    if not 0 <= args.seed <= checks.MAX_SEED:
+        parser.error(f"--seed must be in [0, {checks.MAX_SEED}], got {args.seed}")
+    bad = [d for d in args.dims if d < 1 or (args.pair == "mix3tomix10" and d not in benchmark.DIMS)]
+    if bad:
+        allowed = ", ".join(map(str, benchmark.DIMS)) if args.pair == "mix3tomix10" else "positive integers"
+        parser.error(f"--dims {' '.join(map(str, bad))}: the {args.pair} pairs have dimensions {allowed}")
+    if args.presample < 0:
+        parser.error(f"--presample must be >= 0, got {args.presample}")
+    if args.presample:
+        batch = max(with_defaults(d, PRESETS[args.preset](d))["batch_size"] for d in args.dims)
+        if args.presample < batch:
+            parser.error(f"--presample {args.presample} is smaller than a batch of the {args.preset} preset ({batch})")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=args.out):
+            pass
+    except OSError as err:
+        parser.error(f"--out {args.out} is not a writable folder: {err.strerror or err}")
     return args
 
 
@@ -228,7 +256,10 @@ def run(args, compare=None):
 
 
 def main(argv=None):
-    return run(parse(build_parser(), argv))
+    args = parse(build_parser(), argv)
+    if args.suite:
+        return robust.main(args.suite, args.seed, args.out)
+    return run(args)
 
 
 if __name__ == "__main__":

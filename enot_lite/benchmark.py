@@ -41,6 +41,7 @@ class Pair:
     optimal_map: Callable  # (n, dim) -> (n, dim), T*
     linear_map: Callable  # (n, dim) -> (n, dim), the best linear map W x + b
     target_var: float  # sum of per-coordinate variances of nu: the L2-UVP denominator
+    moments: tuple | None = None  # (m1, S1, m2, S2) of a Gaussian pair, float64, in its units
 
     def sample_target(self, key, n):
         """y = T*(x), x ~ mu."""
@@ -106,42 +107,69 @@ def _mix3tomix10(dim):
 # ----------------------------------------------------------------------------- Gaussians
 
 
-def _gaussian_moments(dim, seed):
-    """m1, S1, m2, S2 (float64) of `gaussian(dim, seed)`."""
+def _gaussian_moments(dim, seed, condition, gap):
+    """m1, S1, m2, S2 (float64) of `gaussian(dim, seed, condition=..., gap=...)`."""
     rng = np.random.default_rng(seed)
 
     def covariance():
         q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
-        return (q * np.exp(rng.uniform(np.log(0.5), np.log(2.0), dim))) @ q.T
+        if condition is None:
+            eig = np.exp(rng.uniform(np.log(0.5), np.log(2.0), dim))
+        else:  # log-uniform in [c^-1/2, c^1/2], both ends taken: condition number exactly c
+            eig = np.exp(rng.uniform(-0.5, 0.5, dim) * np.log(condition))
+            eig[[0, -1]] = condition ** -0.5, condition**0.5
+        return (q * eig) @ q.T
 
     m1, m2 = rng.normal(size=dim), rng.normal(size=dim)
+    if gap is not None:
+        m2 = m1 + gap * m2 / np.linalg.norm(m2)
     return m1, covariance(), m2, covariance()
 
 
-@functools.lru_cache(maxsize=None)
-def gaussian(dim: int, seed: int = 0) -> Pair:
-    """N(m1, S1) -> N(m2, S2) with means ~ N(0, I) and covariances Q diag(e) Q^T (Q a random
-    rotation, eigenvalues e log-uniform in [1/2, 2], condition number <= 4): a non-trivial
-    but well-conditioned pair; the same seed gives the same pair.
+def _positive(name, value, allow_none=True, at_least=0.0, open_low=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value) \
+            or (value <= at_least if open_low else value < at_least):
+        raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {at_least:g}, got {value!r}")
+    return float(value)
 
-    T*(x) = m2 + A (x - m1),  A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2  (symmetric positive
-    definite), so `linear_map` is T* itself;  target_var = trace(S2)."""
+
+@functools.lru_cache(maxsize=None)
+def gaussian(dim: int, seed: int = 0, *, condition=None, scale=1.0, gap=None) -> Pair:
+    """N(m1, S1) -> N(m2, S2), both samples then multiplied by `scale`; the same arguments give
+    the same pair.
+
+    Covariances Q diag(e) Q^T (Q a random rotation).  `condition`: the condition number of each
+    covariance (eigenvalues log-uniform in [c^-1/2, c^1/2], both ends taken); None: eigenvalues
+    log-uniform in [1/2, 2] (condition number <= 4).  Means: m1 ~ N(0, I) and m2 ~ N(0, I), or
+    m2 = m1 + gap u with u a random unit vector when `gap` (|m2 - m1| before scaling) is given.
+
+    T*(x) = s m2 + A (x - s m1),  A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2 (symmetric positive
+    definite, s = scale), so `linear_map` is T* itself;  target_var = s^2 trace(S2)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     dim = int(dim)
-    m1, s1, m2, s2 = _gaussian_moments(dim, seed)
+    condition = _positive("condition", condition, at_least=1.0, open_low=False)
+    if condition is not None and dim == 1 and condition != 1.0:
+        raise ValueError(f"a 1-D covariance has condition number 1, got condition={condition!r}")
+    scale, gap = _positive("scale", scale, allow_none=False), _positive("gap", gap, open_low=False)
+    m1, s1, m2, s2 = _gaussian_moments(dim, seed, condition, gap)
     r1 = np.real(scipy.linalg.sqrtm(s1))
     r1_inv = np.linalg.inv(r1)
     a = r1_inv @ np.real(scipy.linalg.sqrtm(r1 @ s2 @ r1)) @ r1_inv
     a = (a + a.T) / 2  # symmetric up to rounding; make it exactly so
-    transport = _affine(*(jnp.asarray(v, jnp.float32) for v in (a, m2 - a @ m1)))
-    mean, chol = jnp.asarray(m1, jnp.float32), jnp.asarray(np.linalg.cholesky(s1), jnp.float32)
+    transport = _affine(*(jnp.asarray(v, jnp.float32) for v in (a, scale * (m2 - a @ m1))))
+    mean, chol = jnp.asarray(scale * m1, jnp.float32), jnp.asarray(scale * np.linalg.cholesky(s1), jnp.float32)
 
     def sample_source(key, n):
         return mean + jax.random.normal(key, (n, dim)) @ chol.T
 
-    return Pair(name=f"gaussian_{dim}_{seed}", dim=dim, sample_source=jax.jit(sample_source, static_argnums=1),
-                optimal_map=transport, linear_map=transport, target_var=float(np.trace(s2)))
+    options = "".join(f"_{k}{v:g}" for k, v in (("cond", condition), ("scale", scale if scale != 1 else None),
+                                                   ("gap", gap)) if v is not None)
+    return Pair(name=f"gaussian_{dim}_{seed}{options}", dim=dim, sample_source=jax.jit(sample_source, static_argnums=1),
+                optimal_map=transport, linear_map=transport, target_var=float(scale**2 * np.trace(s2)),
+                moments=(scale * m1, scale**2 * s1, scale * m2, scale**2 * s2))
 
 
 # ----------------------------------------------------------------------------- metrics

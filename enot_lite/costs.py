@@ -6,8 +6,11 @@ give `grad_h_star`, and then the optimal map comes from a potential f:
 
     T(x) = x - grad h*(grad f(x))                       (h* the convex conjugate of h)
 
-A cost is a static argument of the jitted training loop, so it must be hashable (a frozen
-dataclass).  A cost written as just `h` and `grad_h_star` (no `c`) is accepted too.
+A cost may also declare `degree` = p when it is translation invariant and homogeneous,
+c(m + s x, m + s y) = s^p c(x, y): then `fit` trains in a standard frame (`enot_lite.frame`),
+and a `spec` string that `get_cost` reads back (how model files name it).  A cost is a static
+argument of the jitted training loop, so it must be hashable (a frozen dataclass).  A cost
+written as just `h` and `grad_h_star` (no `c`) is accepted too.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class SqEuclidean:
     """c(x, y) = 1/2 ||x - y||^2.  h* = h, so T(x) = x - grad f(x) (Brenier)."""
 
     spec = "sqeuclidean"
+    degree = 2  # c(m + s x, m + s y) = s^2 c(x, y): the standard frame is exact
 
     def h(self, z):  # plain arithmetic: works on numpy (float64) and jax arrays alike
         return 0.5 * (z * z).sum(axis=-1)
@@ -60,7 +64,11 @@ class PNorm:
 
     @property
     def spec(self):
-        return f"pnorm:{self.p:g}"
+        return f"pnorm:{self.p!r}"
+
+    @property
+    def degree(self):
+        return self.p
 
     def h(self, z):
         return (abs(z) ** self.p).sum(axis=-1) / self.p

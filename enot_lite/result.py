@@ -1,8 +1,8 @@
 """A trained ENOT model (`ENOTResult`), and its file format: data only, never code.
 
 A model file is an `.npz` archive read with `allow_pickle=False`: a JSON header (format,
-version, dim, widths, the cost as a spec string, settings, dual value) and one array per network
-parameter and history column.  Loading one can only ever read numbers and text.
+version, dim, widths, the cost as a spec string, the frame, settings, dual value) and one array
+per network parameter and history column.  Loading one can only ever read numbers and text.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from enot_lite import costs, loss, potentials, train
+from enot_lite.frame import Frame
 
 FORMAT, VERSION = "enot_lite-model", 1
 
@@ -53,41 +54,42 @@ class ENOTResult:
     bidirectional: bool
     settings: dict  # fit's arguments: tau, lam, learning_rate, schedule, betas, steps, batch_size, seed
     history: dict  # numpy arrays per chunk: step, time (s), loss_f, loss_g, dual_value[, l2_uvp]
-    dual_value: float  # mean g_T(x) + mean g(y) on an evaluation sample
+    dual_value: float  # mean g_T(x) + mean g(y) on an evaluation sample, in the data's units
+    frame: Frame  # the networks were trained on (x - frame.shift) / frame.scale
+    interrupted: bool = False  # training was stopped by Ctrl-C before its last step
 
     def _points(self, z, name):
+        """z (n, d) or (d,) as a 2-D float32 array in the training frame."""
         z = jnp.asarray(z, jnp.float32)
         if z.ndim not in (1, 2) or z.shape[-1] != self.dim:
             raise ValueError(f"{name} must have shape (n, {self.dim}) or ({self.dim},), got {z.shape}")
-        return z
+        return self.frame.to_frame(jnp.atleast_2d(z))
 
     def transport(self, x):
         """The forward map T(x) = x - grad h*(grad f(x)), for x of shape (n, d) or (d,)."""
-        x = self._points(x, "x")
-        return _transport(self.cost, self.hidden, self.params_f, jnp.atleast_2d(x)).reshape(x.shape)
+        t = _transport(self.cost, self.hidden, self.params_f, self._points(x, "x"))
+        return self.frame.from_frame(t).reshape(jnp.shape(x))
 
     def inverse_transport(self, y):
         """The inverse map S(y) = y - grad h*(grad g(y)) (learned only with bidirectional=True;
         the inverse problem uses the same h, so costs are assumed symmetric, h(z) = h(-z))."""
         if not self.bidirectional:
             raise ValueError("inverse_transport needs a model fitted with bidirectional=True")
-        y = self._points(y, "y")
-        return _transport(self.cost, self.hidden, self.params_g, jnp.atleast_2d(y)).reshape(y.shape)
+        s = _transport(self.cost, self.hidden, self.params_g, self._points(y, "y"))
+        return self.frame.from_frame(s).reshape(jnp.shape(y))
 
     def c_transform(self, x):
         """The amortised c-transform g_T(x) = c(x, T(x)) - g(T(x)), an upper bound of g^c(x)."""
-        x = self._points(x, "x")
-        return _c_transform(self.cost, self.hidden, self.params_f, self.params_g, jnp.atleast_2d(x)).reshape(x.shape[:-1])
+        g_T = _c_transform(self.cost, self.hidden, self.params_f, self.params_g, self._points(x, "x"))
+        return (self.frame.cost_factor * g_T).reshape(jnp.shape(x)[:-1])
 
     def f(self, x):
         """The source potential f(x) (its gradient defines the forward map)."""
-        x = self._points(x, "x")
-        return _value(self.hidden, self.params_f, jnp.atleast_2d(x)).reshape(x.shape[:-1])
+        return (self.frame.cost_factor * _value(self.hidden, self.params_f, self._points(x, "x"))).reshape(jnp.shape(x)[:-1])
 
     def g(self, y):
         """The target potential g(y)."""
-        y = self._points(y, "y")
-        return _value(self.hidden, self.params_g, jnp.atleast_2d(y)).reshape(y.shape[:-1])
+        return (self.frame.cost_factor * _value(self.hidden, self.params_g, self._points(y, "y"))).reshape(jnp.shape(y)[:-1])
 
     def dual_objective(self, x, y):
         """mean_i g_T(x_i) + mean_j g(y_j): the dual objective of the learned potentials on samples.
@@ -99,7 +101,9 @@ class ENOTResult:
         is not written: hand it back with `load(path, cost=...)`."""
         header = dict(format=FORMAT, version=VERSION, dim=self.dim, hidden=list(self.hidden),
                       cost=getattr(self.cost, "spec", None), bidirectional=self.bidirectional,
-                      settings=self.settings, dual_value=self.dual_value)
+                      frame=dict(shift=[float(v) for v in self.frame.shift], scale=self.frame.scale,
+                                 degree=self.frame.degree),
+                      settings=self.settings, dual_value=self.dual_value, interrupted=self.interrupted)
         arrays = {f"params/{name}/{path}": np.asarray(leaf) for name, params in (("f", self.params_f), ("g", self.params_g))
                   for path, leaf in _flatten(params).items()}
         arrays |= {f"history/{k}": np.asarray(v) for k, v in self.history.items()}
@@ -151,8 +155,12 @@ def load(path, cost=None) -> ENOTResult:
     try:
         dim, hidden = int(header["dim"]), tuple(int(h) for h in header["hidden"])
         spec = header["cost"]
+        box = Frame(np.asarray(header["frame"]["shift"], np.float32), float(header["frame"]["scale"]),
+                    float(header["frame"]["degree"]))
     except (KeyError, TypeError, ValueError) as err:
         raise refuse(f"incomplete header: {err!r}") from None
+    if box.shift.shape != (dim,) or not (np.isfinite(box.scale) and box.scale > 0):
+        raise refuse(f"its frame does not fit R^{dim}")
     if cost is None:
         if spec is None:
             raise ValueError(f"{path} was trained with a custom cost: pass it back with load(path, cost=...)")
@@ -172,4 +180,5 @@ def load(path, cost=None) -> ENOTResult:
         params[name] = _unflatten(found)
     history = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("history/")}
     return ENOTResult(params["f"], params["g"], dim, hidden, cost, bool(header.get("bidirectional", True)),
-                      header.get("settings", {}), history, float(header.get("dual_value", float("nan"))))
+                      header.get("settings", {}), history, float(header.get("dual_value", float("nan"))), box,
+                      bool(header.get("interrupted", False)))

@@ -1,119 +1,176 @@
 """`fit`: ENOT between two samples or samplers, trained on device in chunks (see `train`)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from enot_lite import benchmark, checks, train
-from enot_lite.costs import get_cost
+from enot_lite import benchmark, checks, frame as frames, train
+from enot_lite.costs import get_cost, pairwise
 from enot_lite.result import DivergenceError, ENOTResult
+
+BLOW_UP = 1e4
+"""A step blows up when |L_f|, |L_g| or |dual value| passes BLOW_UP * (C + C^2), C the mean cost
+of a random pairing of the data in the training frame (the scale every one of them starts at)."""
 
 
 def default_hidden(dim):
-    """The default network: three hidden layers of width max(64, 2 d)."""
-    return (max(64, 2 * dim),) * 3
+    """The default network: three hidden layers of width max(64, 2 d), at most 512."""
+    return (min(512, max(64, 2 * dim)),) * 3
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
-        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), bidirectional=True, seed=0,
+        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), bidirectional=True, frame="standard", seed=0,
         reference_map=None, progress=True, callback=None) -> ENOTResult:
     """Fit ENOT between `source` (mu) and `target` (nu).
 
     Args:
-      source, target: arrays (n, d) (batches are resampled on device) or callables
-        sample(key, n) -> (n, d) (pure JAX, called inside the jitted loop).
+      source, target: arrays (n, d) (batches are resampled on device) or pure-JAX samplers
+        sample(key, n) -> (n, d), called inside the jitted loop.
       cost: "sqeuclidean" (1/2 ||x - y||^2), "pnorm:<p>", or a cost object (`costs`).
       tau: expectile in (0, 1]; tau -> 1 makes g_T a tight c-transform.
       lam: weight >= 0 of the expectile regulariser.
-      steps: gradient updates (forward and inverse updates alternate when bidirectional).
-      batch_size, hidden, learning_rate: batch per update, MLP widths (default: three
-        layers of width max(64, 2d)), Adam's step size.
+      steps: gradient updates, exactly (forward and inverse alternate when bidirectional).
+      batch_size, hidden, learning_rate: batch per update, MLP widths (`default_hidden`), Adam's
+        step size.
       schedule: "cosine" (decay the step size to 1 % of it over `steps`) or "constant".
-      betas: Adam's (b1, b2).
+      betas: Adam's (b1, b2), each in [0, 1).
       bidirectional: also learn the inverse map with g (alternating roles every step).
-      seed: PRNG seed for initialisation and batches; same seed, same result.
-      reference_map: optional callable T*(x); then history["l2_uvp"] is logged.
+      frame: "standard" trains on (x - m) / s, one shift m and scale s for both samples (`frame`),
+        when the cost declares a `degree` (it is translation invariant and homogeneous), else in
+        the data's units with a warning if their scale is far from 1; None: the data's units.
+        tau, lam and learning_rate act in the frame; every result is in the data's units.
+      seed: PRNG seed of the initialisation, the batches, the frame's pilot draw of a sampler and
+        the evaluation sample; same seed, same result.
+      reference_map: optional T*(x); then history["l2_uvp"] is logged.
       progress: show a tqdm progress bar over chunks.
       callback: optional callback(step, result) called between chunks; return True to stop.
 
-    Returns an `ENOTResult`.  Raises `DivergenceError` on a non-finite loss.
+    Returns an `ENOTResult`.  Ctrl-C returns the last finished chunk's model with
+    `.interrupted = True`.  Raises `DivergenceError` (with the last good model) when a step's loss
+    is not finite or blows up (see `BLOW_UP`).
     """
-    tau = checks.number("tau", tau, 0.0, 1.0, low_open=True)
-    lam = checks.number("lam", lam, 0.0, math.inf, low_open=False)
-    steps = checks.number("steps", steps, 0, math.inf, low_open=True, kind=int)
-    batch_size = checks.number("batch_size", batch_size, 0, math.inf, low_open=True, kind=int)
-    learning_rate = checks.number("learning_rate", learning_rate, 0.0, math.inf, low_open=True)
-    seed = checks.number("seed", seed, 0, math.inf, low_open=False, kind=int)
+    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed)
     cost = get_cost(cost)
     sample_source, source_data, dim = checks.data("source", source)
     sample_target, target_data, dim_target = checks.data("target", target)
     if dim != dim_target:
         raise ValueError(f"source and target must have the same dimension, got {dim} and {dim_target}")
     hidden = checks.widths(default_hidden(dim) if hidden is None else hidden)
-    if schedule not in ("cosine", "constant"):
-        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
-    betas = tuple(checks.number(f"betas[{i}]", b, 0.0, 1.0, low_open=False) for i, b in enumerate(betas))
+    checks.fits_in_memory(dim, hidden, batch_size)
+    checks.cost_shapes(cost, dim)
+    if reference_map is not None:
+        checks.map_shape("reference_map", reference_map, dim)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(step, result)")
 
-    settings = dict(tau=tau, lam=lam, learning_rate=learning_rate, schedule=schedule, betas=betas, steps=steps,
-                    batch_size=batch_size, seed=seed)
-    config, hyper = train.configure(dim, hidden=hidden, batch_size=batch_size, steps=steps, tau=tau, lam=lam,
-                                    learning_rate=learning_rate, schedule=schedule, betas=betas,
-                                    bidirectional=bidirectional, cost=cost, sample_source=sample_source,
-                                    sample_target=sample_target)
-    data = (source_data, target_data)
-    x_eval, y_eval = _evaluation_sample(sample_source, source_data, seed), _evaluation_sample(sample_target, target_data, seed + 1)
-    if reference_map is not None:
-        t_eval = jnp.asarray(reference_map(x_eval), jnp.float32)
-        target_var = float(jnp.sum(jnp.var(y_eval, axis=0)))
+    key = jax.random.key(settings["seed"])
+    x_pilot, y_pilot = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
+                        enumerate(((sample_source, source_data), (sample_target, target_data)), start=11))
+    box = _frame(settings["frame"], cost, x_pilot, y_pilot)
+    data = train.Data(source_data, target_data, jnp.asarray(box.shift), jnp.float32(box.scale))
+    mean_cost = float(jnp.mean(pairwise(cost, box.to_frame(x_pilot), box.to_frame(y_pilot[::-1]))))
+    config, hyper = train.configure(
+        dim, hidden=hidden, cost=cost, sample_source=sample_source, sample_target=sample_target,
+        limit=BLOW_UP * (mean_cost + mean_cost**2),
+        **{k: settings[k] for k in ("batch_size", "steps", "tau", "lam", "learning_rate", "schedule", "betas", "bidirectional")})
+    x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
+                      enumerate(((sample_source, source_data), (sample_target, target_data)), start=7))
+    t_eval = None if reference_map is None else jnp.asarray(reference_map(x_eval), jnp.float32)
+    model = lambda state, history: ENOTResult(*state.params, dim, hidden, cost, config.bidirectional, settings,
+                                              history, float("nan"), box)
+    return _train(config, hyper, data, key, model, (x_eval, y_eval, t_eval), progress, callback)
 
-    def result(state, dual):
-        return ENOTResult(*state.params, dim, hidden, cost, config.bidirectional, settings,
-                          {k: np.asarray(v) for k, v in history.items()}, dual)
 
-    history = {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []}
-    history |= {"l2_uvp": []} if reference_map is not None else {}
+def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed):
+    """The checked scalar settings, as they are recorded in the result."""
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+        raise TypeError(f"betas must be a pair (b1, b2), got {betas!r}")
+    return dict(
+        tau=checks.number("tau", tau, 0.0, 1.0, low_open=True),
+        lam=checks.number("lam", lam, 0.0, math.inf, low_open=False),
+        steps=checks.number("steps", steps, 0, checks.MAX_STEPS, low_open=True, kind=int),
+        batch_size=checks.number("batch_size", batch_size, 0, checks.MAX_BATCH, low_open=True, kind=int),
+        learning_rate=checks.number("learning_rate", learning_rate, 0.0, math.inf, low_open=True),
+        schedule=checks.one_of("schedule", schedule, ("cosine", "constant")),
+        betas=tuple(checks.number(f"betas[{i}]", b, 0.0, 1.0, low_open=False, high_open=True) for i, b in enumerate(betas)),
+        bidirectional=checks.flag("bidirectional", bidirectional),
+        frame=None if frame is None else checks.one_of("frame", frame, ("standard",)),
+        seed=checks.number("seed", seed, 0, checks.MAX_SEED, low_open=False, kind=int),
+    )
+
+
+def _frame(choice, cost, x, y):
+    """The training frame: `frame.standard` where the cost's degree makes it exact, else none."""
+    degree = getattr(cost, "degree", None)
+    if choice == "standard" and degree is not None:
+        return frames.standard(x, y, degree)
+    if choice == "standard":
+        scale = frames.scale_of(x, y)
+        if not 1e-2 <= scale <= 1e2:
+            warnings.warn(f"the data's scale is {scale:.3g}, and the cost {cost!r} declares no `degree`, so it is trained in "
+                          "the data's units, where tau, lam and learning_rate are tuned for a scale near 1: rescale the "
+                          "data, or give the cost a `degree` if it is translation invariant and homogeneous", stacklevel=3)
+    return frames.identity(x.shape[1])
+
+
+def _sample(sampler, data, key, n):
+    """n evaluation points: sampler(key, n), or all rows of `data` if it has at most n, else a
+    random subset of n rows (never the first rows: data may be sorted)."""
+    if sampler is not None:
+        return jnp.asarray(sampler(key, n), jnp.float32)
+    if data.shape[0] <= n:
+        return data
+    return data[jax.random.choice(key, data.shape[0], (n,), replace=False)]
+
+
+def _train(config, hyper, data, key, model, evaluation, progress, callback):
+    """fit's loop over chunks: the history, divergence, the callback, Ctrl-C.  `model(state,
+    history)` makes an `ENOTResult`; `evaluation` = (x, y, T*(x) or None) in the data's units."""
+    x_eval, y_eval, t_eval = evaluation
+    history = {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []} | (
+        {"l2_uvp": []} if t_eval is not None else {})
+    snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
     start = time.perf_counter()
-    state = train.init_state(config, seed)
-    n_chunks = -(-steps // ((2 if config.bidirectional else 1) * config.chunk))
-    bar = _progress_bar(n_chunks, progress)
-    for _ in range(n_chunks):
-        state, metrics = train.train_chunk(config, hyper, data, state)
-        step = int(state.step)
-        if int(metrics["diverged_at"]) >= 0:
-            bar.close()
+    state = train.init_state(config, key)
+    n_chunks = -(-int(hyper.steps) // ((2 if config.bidirectional else 1) * config.chunk))
+    bar, interrupted = _progress_bar(n_chunks, progress), False
+    try:
+        for _ in range(n_chunks):
+            new, metrics = train.train_chunk(config, hyper, data, state)
             at = int(metrics["diverged_at"])
-            raise DivergenceError(
-                f"training diverged at step {at}: the loss became NaN or inf (tau={tau}, lam={lam}, "
-                f"learning_rate={learning_rate}). Try a smaller learning_rate or a larger lam; "
-                "the last finite model is in this error's .result",
-                at, result(state, float("nan")),
-            )
-        history["step"].append(step)
-        history["time"].append(time.perf_counter() - start)
-        for name in ("loss_f", "loss_g", "dual_value"):
-            history[name].append(float(metrics[name]))
-        if reference_map is not None:
-            t_hat = result(state, float("nan")).transport(x_eval)
-            history["l2_uvp"].append(benchmark.l2_uvp_of(t_hat, t_eval, target_var))
-        bar.update(1)
-        bar.set_postfix(dual=f"{history['dual_value'][-1]:.4f}", refresh=False)
-        if callback is not None and callback(step, result(state, history["dual_value"][-1])):
-            break
-    bar.close()
-    return result(state, result(state, float("nan")).dual_objective(x_eval, y_eval))
-
-
-def _evaluation_sample(sampler, data, seed, n=8192):
-    """Up to n points for evaluation: the data itself, or n draws with a fixed key."""
-    if sampler is None:
-        return data[:n]
-    return jnp.asarray(sampler(jax.random.fold_in(jax.random.key(seed), 7), n), jnp.float32)
+            if at >= 0:
+                why = "blew up (beyond its scale by orders of magnitude)" if bool(metrics["blew_up"]) else "became NaN or inf"
+                raise DivergenceError(
+                    f"training diverged at step {at}: the loss {why} (tau={float(hyper.tau):g}, lam={float(hyper.lam):g}, "
+                    f"learning_rate={float(hyper.learning_rate):g}). Try a smaller learning_rate or a larger lam; the "
+                    "last good model is in this error's .result", at, snapshot(new))
+            state, current = new, snapshot(new)  # `state` only ever holds a finished chunk
+            history["step"].append(int(state.step))
+            history["time"].append(time.perf_counter() - start)
+            history["loss_f"].append(float(metrics["loss_f"]))
+            history["loss_g"].append(float(metrics["loss_g"]))
+            history["dual_value"].append(float(metrics["dual_value"]) * current.frame.cost_factor)
+            if t_eval is not None:
+                var = float(jnp.sum(jnp.var(y_eval, axis=0)))
+                history["l2_uvp"].append(benchmark.l2_uvp_of(current.transport(x_eval), t_eval, var))
+            bar.update(1)
+            bar.set_postfix(dual=f"{history['dual_value'][-1]:.4g}", refresh=False)
+            if callback is not None and callback(int(state.step), dataclasses.replace(current, dual_value=history["dual_value"][-1])):
+                break
+    except KeyboardInterrupt:  # the state of the last chunk that finished
+        interrupted = True
+        warnings.warn(f"training interrupted after {int(state.step)} of {int(hyper.steps)} steps: the result is the "
+                      "model at that step (.interrupted is True)", stacklevel=3)
+    finally:
+        bar.close()
+    result = snapshot(state)
+    return dataclasses.replace(result, dual_value=result.dual_objective(x_eval, y_eval), interrupted=interrupted)
 
 
 def _progress_bar(total, enabled):

@@ -49,6 +49,17 @@ class Hyper(NamedTuple):
     lam: jax.Array
     learning_rate: jax.Array
     steps: jax.Array  # the step budget, for the schedule and the stop
+    limit: jax.Array  # a step whose |L_f|, |L_g| or |dual value| exceeds this has blown up
+
+
+class Data(NamedTuple):
+    """What the batches are drawn from: arrays (None where `Config` has a sampler), and the frame
+    x' = (x - shift) / scale that every batch is moved into."""
+
+    source: jax.Array | None
+    target: jax.Array | None
+    shift: jax.Array
+    scale: jax.Array
 
 
 class TrainState(NamedTuple):
@@ -65,7 +76,8 @@ def chunk_size(steps, per_iteration):
 
 
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
-              bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True):
+              bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
+              limit=float("inf")):
     """(Config, Hyper) for these settings, unchecked (`fit` validates them first)."""
     config = Config(
         dim=dim, hidden=tuple(hidden), batch_size=batch_size, chunk=chunk_size(steps, 2 if bidirectional else 1),
@@ -73,7 +85,7 @@ def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedu
         sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
         final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward,
     )
-    hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps))
+    hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
 
 
@@ -90,9 +102,10 @@ def optimizer(config: Config, hyper: Hyper | None) -> optax.GradientTransformati
     return optax.adam(lr, b1=config.b1, b2=config.b2)
 
 
-def init_state(config: Config, seed) -> TrainState:
-    """Fresh networks f and g, Adam's state, the PRNG key of the batches, step 0."""
-    key_f, key_g, key = jax.random.split(jax.random.key(seed), 3)
+def init_state(config: Config, key) -> TrainState:
+    """Fresh networks f and g, Adam's state, the PRNG key of the batches, step 0 (from `key`,
+    e.g. `jax.random.key(seed)`)."""
+    key_f, key_g, key = jax.random.split(key, 3)
     params = (potentials.init(config.hidden, key_f, config.dim), potentials.init(config.hidden, key_g, config.dim))
     tx = optimizer(config, hyper=None)
     return TrainState(params, tuple(tx.init(p) for p in params), key, jnp.zeros((), jnp.int32))
@@ -113,15 +126,20 @@ def draw(sampler, data, key, n):
     return sampler(key, n)
 
 
-def batches(config: Config, data, key):
-    """The next key and the batches of one iteration: (x, y) for the forward step and (x', y')
-    for the inverse one (drawn always; XLA drops them when unused)."""
-    source, target = data
+def batches(config: Config, data: Data, key):
+    """The next key and the batches of one iteration, in the frame: (x, y) for the forward step
+    and (x', y') for the inverse one (drawn always; XLA drops them when unused)."""
     key, kx, ky, kx2, ky2 = jax.random.split(key, 5)
     n = config.batch_size
-    pair = lambda k_source, k_target: (draw(config.sample_source, source, k_source, n),
-                                       draw(config.sample_target, target, k_target, n))
+    framed = lambda sampler, array, k: (draw(sampler, array, k, n) - data.shift) / data.scale
+    pair = lambda k_source, k_target: (framed(config.sample_source, data.source, k_source),
+                                       framed(config.sample_target, data.target, k_target))
     return key, pair(kx, ky), pair(kx2, ky2)
+
+
+def raw(arrays, dim):
+    """`Data` for training on arrays (source, target) in their own units (no frame)."""
+    return Data(*arrays, jnp.zeros(dim, jnp.float32), jnp.float32(1.0))
 
 
 def update(config: Config, hyper: Hyper, params, opt_state, x, y):
@@ -139,38 +157,47 @@ def update(config: Config, hyper: Hyper, params, opt_state, x, y):
     return tuple(new_params), tuple(new_opt), metrics
 
 
-def iteration(config: Config, hyper: Hyper, data, state: TrainState):
-    """One scan iteration: the forward step and, if bidirectional, the inverse one (the same
-    `update` with (g, nu) in the role of (f, mu)); no lax.cond between the two.
+def iteration(config: Config, hyper: Hyper, data: Data, state: TrainState):
+    """One scan iteration: the forward step and, if bidirectional and within the budget, the
+    inverse one (the same `update` with (g, nu) in the role of (f, mu)); no lax.cond between them.
 
-    Advances only within the budget and while finite: a non-finite step leaves the state (key
-    included) untouched, so every later iteration repeats it and training halts at the last
-    finite state."""
+    The state advances only within the budget and while the step is healthy (finite, and its
+    losses and dual value within `hyper.limit`): a bad step leaves the state (key included)
+    untouched, so every later iteration repeats it and training halts at the last good state."""
     key, (x, y), (x2, y2) = batches(config, data, state.key)
     params, opt_state, (loss_f, loss_g, dual) = update(config, hyper, state.params, state.opt_state, x, y)
-    steps_done = 1
+    steps_done = jnp.int32(1)
     if config.bidirectional:  # g maps nu -> mu with f as its potential: (f, g) swapped, (y', x')
-        params, opt_state, (loss_g_map, loss_f_potential, _) = update(config, hyper, params[::-1], opt_state[::-1], y2, x2)
-        params, opt_state = params[::-1], opt_state[::-1]
-        loss_f, loss_g, steps_done = (loss_f + loss_g_map) / 2, (loss_g + loss_f_potential) / 2, 2
+        swapped, opt_swapped, (loss_g_map, loss_f_potential, _) = update(
+            config, hyper, params[::-1], opt_state[::-1], y2, x2)
+        second = state.step + 1 < hyper.steps  # `steps` counts updates: an odd budget ends forward
+        params, opt_state = jax.tree.map(lambda a, b: jnp.where(second, a, b), (swapped[::-1], opt_swapped[::-1]),
+                                         (params, opt_state))
+        loss_f = jnp.where(second, (loss_f + loss_g_map) / 2, loss_f)
+        loss_g = jnp.where(second, (loss_g + loss_f_potential) / 2, loss_g)
+        steps_done += second
     new = TrainState(params, opt_state, key, state.step + steps_done)
     metrics = jnp.stack([loss_f, loss_g, dual])
     params_sum = sum(jnp.sum(leaf) for leaf in jax.tree.leaves(params))
-    active, finite = state.step < hyper.steps, jnp.all(jnp.isfinite(metrics)) & jnp.isfinite(params_sum)
-    new = jax.tree.map(lambda a, b: jnp.where(active & finite, a, b), new, state)
-    return new, (metrics, active & finite, active & ~finite, state.step)
+    finite = jnp.all(jnp.isfinite(metrics)) & jnp.isfinite(params_sum)
+    bounded = jnp.all(jnp.abs(metrics) <= hyper.limit)
+    active, good = state.step < hyper.steps, finite & bounded
+    new = jax.tree.map(lambda a, b: jnp.where(active & good, a, b), new, state)
+    return new, (metrics, active & good, active & ~finite, active & finite & ~bounded, state.step)
 
 
-def _train_chunk(config: Config, hyper: Hyper, data, state: TrainState):
+def _train_chunk(config: Config, hyper: Hyper, data: Data, state: TrainState):
     """`config.chunk` iterations in one `lax.scan`; returns (state, chunk metrics): the losses
-    and dual value averaged over the iterations that ran, and `diverged_at`, the step whose
-    loss was first not finite (-1 if none)."""
-    state, (metrics, ran, bad, step) = jax.lax.scan(
+    and dual value averaged over the iterations that ran, `diverged_at`, the step that first went
+    bad (-1 if none), and `blew_up`, whether that step was finite but beyond `hyper.limit`."""
+    state, (metrics, ran, non_finite, beyond, step) = jax.lax.scan(
         lambda s, _: iteration(config, hyper, data, s), state, None, length=config.chunk
     )
     mean = jnp.sum(jnp.where(ran[:, None], metrics, 0.0), axis=0) / jnp.maximum(ran.sum(), 1)
-    diverged_at = jnp.where(bad.any(), step[jnp.argmax(bad)], -1)
-    return state, {"loss_f": mean[0], "loss_g": mean[1], "dual_value": mean[2], "diverged_at": diverged_at}
+    bad = non_finite | beyond
+    first = jnp.argmax(bad)
+    return state, {"loss_f": mean[0], "loss_g": mean[1], "dual_value": mean[2],
+                   "diverged_at": jnp.where(bad.any(), step[first], -1), "blew_up": bad.any() & beyond[first]}
 
 
 # XLA:CPU hands matrix products to YNNPACK fusions by default; for ENOT's small products

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import enot_lite
-from enot_lite import datasets, discrete, plotting
+from enot_lite import checks, datasets, discrete, plotting
 
 
 class Panel(W.VBox):
@@ -34,7 +34,8 @@ class Panel(W.VBox):
             else:
                 control.observe(lambda _: self.refresh(), names="value")
         super().__init__([W.HBox(self.controls), canvas, self.output])
-        self.refresh()
+        self.update()  # the first draw raises: a bad construction argument is the caller's error
+        self.figure.canvas.draw_idle()
 
     def refresh(self):
         self.output.clear_output()
@@ -53,7 +54,15 @@ def _figure(*args, **kwargs):
         return plt.subplots(*args, **kwargs)
 
 
+def _dropdown(description, value, options):
+    checks.one_of(description, value, tuple(options))
+    return W.Dropdown(options=list(options), value=value, description=description)
+
+
 def _slider(kind, description, value, low, high, step, css=None):
+    """A slider that only moves on release; a starting value outside [low, high] is refused
+    (ipywidgets would clamp it silently)."""
+    checks.number(description, value, low, high, low_open=False, kind=int if kind is W.IntSlider else float)
     slider = kind(value=value, min=low, max=high, step=step, description=description, continuous_update=False,
                   readout=True, style={"description_width": "initial"})
     if css:
@@ -67,9 +76,9 @@ def _slider(kind, description, value, low, high, step, css=None):
 class PlanWidget(Panel):
     """Kantorovich plan between two random clouds: number of points, cost exponent p, reshuffle."""
 
-    def __init__(self, seed=0):
-        self.n = _slider(W.IntSlider, "points", 8, 2, 30, 1)
-        self.p = _slider(W.FloatSlider, "cost |x-y|^p, p", 2.0, 1.0, 3.0, 0.25)
+    def __init__(self, n=8, p=2.0, seed=0):
+        self.n = _slider(W.IntSlider, "points", n, 2, 30, 1)
+        self.p = _slider(W.FloatSlider, "cost |x-y|^p, p", p, 1.0, 3.0, 0.25)
         self.shuffle = W.Button(description="reshuffle")
         self.rng = np.random.default_rng(seed)
         fig, self.ax = _figure(figsize=(5, 4))
@@ -162,11 +171,13 @@ class Explorer(Panel):
     def __init__(self, pair="moons -> S-curve", cost="sqeuclidean", tau=0.99, lam=1.0, steps=1000,
                  batch_size=256, hidden=(64, 64, 64), n_plot=400, n_exact=256, seed=0):
         self.settings = dict(steps=steps, batch_size=batch_size, hidden=hidden, seed=seed, progress=False)
-        self.pair = W.Dropdown(options=list(datasets.PAIRS), value=pair, description="pair")
-        self.cost = W.Dropdown(options=["sqeuclidean", "pnorm:1.5", "pnorm:3"], value=cost, description="cost")
+        self.pair = _dropdown("pair", pair, datasets.PAIRS)
+        self.cost = _dropdown("cost", cost, ["sqeuclidean", "pnorm:1.5", "pnorm:3"])
         self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
         self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
-        self.n_plot, self.n_exact, self.exact_cache = n_plot, n_exact, {}
+        self.n_plot = checks.number("n_plot", n_plot, 2, 100_000, low_open=False, kind=int)
+        self.n_exact = checks.number("n_exact", n_exact, 2, n_plot, low_open=False, kind=int)
+        self.exact_cache = {}
         fig, (self.ax_map, self.ax_curve) = _figure(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
         self.scatter_x = self.ax_map.scatter([], [], s=5, color=plotting.SOURCE, alpha=0.4, label="source")
         self.scatter_y = self.ax_map.scatter([], [], s=5, color=plotting.TARGET, alpha=0.4, label="target")
@@ -226,15 +237,16 @@ class BenchmarkWidget(Panel):
     """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
     fit takes several seconds) and plots the L2-UVP curve against the linear baseline."""
 
-    def __init__(self, pair, steps=1500, **fit_kwargs):
+    def __init__(self, pair, tau=0.99, lam=1.0, steps=1500, **fit_kwargs):
         self.pair, self.settings = pair, dict(steps=steps, progress=False, **fit_kwargs)
-        self.tau = _slider(W.FloatSlider, "tau", 0.99, 0.5, 1.0, 0.005, css="enot-tau")
-        self.lam = _slider(W.FloatSlider, "lambda", 1.0, 0.0, 2.0, 0.05, css="enot-lambda")
+        self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
+        self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
         self.train = W.Button(description="train", button_style="primary")
         self.linear = enot_lite.benchmark.l2_uvp(pair.linear_map, pair)
         fig, self.ax = _figure(figsize=(6, 3.6))
         (self.curve,) = self.ax.plot([], [], color=plotting.MAPPED, marker=".", label="ENOT")
-        self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="best linear map")
+        if self.linear > 0:  # a Gaussian pair's best linear map is exact: nothing to draw on a log axis
+            self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="best linear map")
         self.ax.set(xlabel="step", ylabel="L2-UVP (%)", yscale="log")
         self.ax.legend()
         self.result = None
@@ -246,7 +258,8 @@ class BenchmarkWidget(Panel):
         h = self.result.history
         self.curve.set_data(h["step"], h["l2_uvp"])
         self.ax.set_xlim(0, h["step"][-1])
-        self.ax.set_ylim(min(h["l2_uvp"].min(), self.linear) / 2, max(h["l2_uvp"].max(), self.linear) * 2)
+        shown = [v for v in (*h["l2_uvp"], self.linear) if v > 0]
+        self.ax.set_ylim(min(shown) / 2, max(shown) * 2)
         self.ax.set_title(f"{self.pair.name}: tau = {self.tau.value:.3f}, lambda = {self.lam.value:.2f}, "
                           f"final L2-UVP {h['l2_uvp'][-1]:.2f}%", fontsize=9)
 

@@ -32,10 +32,31 @@ def test_steady_rate_ignores_the_first_chunk():
     assert bench.steady_rate([100, 200, 300], [5.0, 6.0, 7.0]) == pytest.approx(100.0)
 
 
-def test_bad_arguments_exit_with_a_message():
-    with pytest.raises(SystemExit):
-        bench.main(["--preset", "nope"])
-    with pytest.raises(SystemExit):
-        bench.main(["--steps", "0"])
-    with pytest.raises(SystemExit):
-        bench.main(["--seed", "-1"])
+@pytest.mark.parametrize("argv, why", [
+    (["--preset", "nope"], "invalid choice"),
+    (["--steps", "0"], "--steps must be in"),
+    (["--seed", "-1"], "--seed must be in"),
+    (["--seed", str(2**32)], "--seed must be in"),
+    (["--dims", "3"], "mix3tomix10 pairs have dimensions 2, 4, 8"),
+    (["--pair", "gaussian", "--dims", "0"], "--dims 0"),
+    (["--presample", "100"], "smaller than a batch"),
+    (["--out", "/proc/no/such/folder"], "not a writable folder"),
+])
+def test_a_bad_argument_is_one_line_and_exit_status_2_before_anything_runs(argv, why, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "matmul_peak", lambda: pytest.fail("the peak probe ran"))
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and why in err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_a_robustness_pair_meets_its_target(tmp_path):
+    from enot_lite import benchmark, robust
+
+    pair = benchmark.gaussian(8, 3, condition=10, scale=1e-3, gap=5.0)
+    row = robust.run_one(pair, dict(condition=10, scale=1e-3, gap=5.0), seed=3)
+    assert row.target == 0.5 and row.l2_uvp <= row.target and row.steps == 5000
+    robust.write_csv([row], tmp_path / "robust.csv")
+    assert "gaussian_8_3_cond10_scale0.001_gap5" in (tmp_path / "robust.csv").read_text()

@@ -61,22 +61,35 @@ def test_samplers_run_inside_jit_and_scan_with_a_traced_key(make_pair):
     assert pair.sample_source(jax.random.key(1), 7).shape == (7, pair.dim)
 
 
-def test_gaussian_pair_pushes_source_onto_target():
+@pytest.mark.parametrize("options", [{}, dict(condition=30.0, gap=5.0, scale=1e3)])
+def test_gaussian_pair_pushes_source_onto_target(options):
     dim, n = 3, 200_000
-    pair, (m1, s1, m2, s2) = benchmark.gaussian(dim, seed=1), benchmark._gaussian_moments(dim, 1)
+    pair = benchmark.gaussian(dim, seed=1, **options)
+    m1, s1, m2, s2 = pair.moments
+    scale = options.get("scale", 1.0)
     x = np.asarray(pair.sample_source(jax.random.key(0), n))
     y = np.asarray(pair.sample_target(jax.random.key(0), n))
-    np.testing.assert_allclose(x.mean(0), m1, atol=0.03)
-    np.testing.assert_allclose(np.cov(x.T), s1, atol=0.05)
-    np.testing.assert_allclose(y.mean(0), m2, atol=0.03)
-    np.testing.assert_allclose(np.cov(y.T), s2, atol=0.05)
+    np.testing.assert_allclose(x.mean(0), m1, atol=0.03 * scale)
+    np.testing.assert_allclose(np.cov(x.T), s1, atol=0.05 * scale**2 * np.abs(s1).max())
+    np.testing.assert_allclose(y.mean(0), m2, atol=0.03 * scale)
+    np.testing.assert_allclose(np.cov(y.T), s2, atol=0.05 * scale**2 * np.abs(s2).max())
     assert pair.target_var == pytest.approx(np.trace(s2))
     # T*(x) = A x + b with A symmetric positive definite (the gradient of a convex quadratic) and A S1 A = S2
     a = np.asarray(jax.jacfwd(lambda z: pair.optimal_map(z[None])[0])(jnp.zeros(dim)), np.float64)
     np.testing.assert_allclose(a, a.T, atol=1e-6)
     assert np.linalg.eigvalsh(a).min() > 0
-    np.testing.assert_allclose(a @ s1 @ a, s2, atol=1e-5)
+    np.testing.assert_allclose(a @ s1 @ a, s2, rtol=1e-4, atol=1e-5 * scale**2)
     assert pair.linear_map is pair.optimal_map
+    if "condition" in options:  # each covariance has exactly that condition number, the means that gap
+        for s in (s1, s2):
+            assert np.linalg.cond(s) == pytest.approx(options["condition"], rel=1e-6)
+        assert np.linalg.norm(m2 - m1) == pytest.approx(options["gap"] * scale, rel=1e-9)
+
+
+def test_the_default_gaussian_pairs_are_the_ones_of_before():
+    """condition, scale and gap left out give the pairs that the documented numbers were measured on."""
+    assert benchmark.gaussian(8, 0).target_var == pytest.approx(8.711210421236038, rel=1e-12)
+    assert benchmark.gaussian(2, 3).target_var == pytest.approx(3.2729187177024652, rel=1e-12)
 
 
 def test_gaussian_pair_is_deterministic_per_seed():
@@ -103,6 +116,12 @@ def test_bad_input():
             benchmark.mix3tomix10(dim)
     with pytest.raises(ValueError, match="dim"):
         benchmark.gaussian(0)
+    for options, why in ((dict(condition=0.5), "condition"), (dict(scale=0.0), "scale"), (dict(gap=-1.0), "gap"),
+                         (dict(condition=float("inf")), "condition")):
+        with pytest.raises(ValueError, match=why):
+            benchmark.gaussian(2, **options)
+    with pytest.raises(ValueError, match="1-D covariance"):
+        benchmark.gaussian(1, condition=10)
     pair = benchmark.gaussian(2)
     for n in (1, 2.5, None):
         with pytest.raises(ValueError, match="n must be"):

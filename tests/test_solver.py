@@ -1,4 +1,7 @@
-"""`fit`: closed forms, exact discrete OT, determinism, the result, bad input."""
+"""`fit`: closed forms, exact discrete OT, determinism, the frame, the result, bad input."""
+import dataclasses
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -96,18 +99,6 @@ def test_callback_runs_between_chunks_and_can_stop():
     assert result.history["step"][-1] == seen[-1] < 1000
 
 
-def test_save_load_round_trip(tmp_path):
-    x = _gaussian_cloud(256, 3, 0)
-    result = enot_lite.fit(x, x * 2, steps=200, cost="pnorm:1.5", progress=False)
-    result.save(tmp_path / "model.npz")
-    back = enot_lite.load(tmp_path / "model.npz")
-    np.testing.assert_array_equal(back.transport(x), result.transport(x))
-    np.testing.assert_array_equal(back.inverse_transport(x), result.inverse_transport(x))
-    np.testing.assert_array_equal(back.g(x), result.g(x))
-    assert back.dual_value == result.dual_value and back.cost == result.cost
-    np.testing.assert_array_equal(back.history["dual_value"], result.history["dual_value"])
-
-
 def test_divergence_names_the_step_and_keeps_the_last_finite_state():
     x = _gaussian_cloud(256, 2, 0)
     with pytest.raises(enot_lite.DivergenceError, match=r"diverged at step \d+") as err:
@@ -146,6 +137,17 @@ def test_transport_accepts_single_points_and_checks_shapes():
 X = _gaussian_cloud(32, 2, 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class _ColumnCost:  # c(x, y) with a trailing axis: (n, 1) where (n,) is needed
+    degree = 2
+
+    def c(self, x, y):
+        return 0.5 * jnp.sum((x - y) ** 2, axis=-1, keepdims=True)
+
+    def grad_h_star(self, w):
+        return w
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
@@ -171,6 +173,25 @@ X = _gaussian_cloud(32, 2, 0)
         (dict(source=X.astype(complex)), TypeError, "real numbers"),
         (dict(source="data"), TypeError, "source must be an array"),
         (dict(source=lambda key, n: jnp.zeros((n,))), ValueError, r"shape \(n, d\)"),
+        (dict(source=lambda key, n: np.random.normal(size=(n, 2)).astype(np.float32)), ValueError,
+         "same batch for every key .* jax.random"),
+        (dict(target=lambda key, n: jax.random.normal(key, (4, 2))), ValueError, "must return n points"),
+        (dict(betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in \[0.0, 1.0\)"),
+        (dict(betas=0.9), TypeError, "betas must be a pair"),
+        (dict(seed=2**32), ValueError, r"seed must be in \[0, 4294967295\]"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(steps=2**31), ValueError, "steps must be in"),
+        (dict(batch_size=2**21), ValueError, "batch_size must be in"),
+        (dict(hidden=(True, 4)), ValueError, "hidden"),
+        (dict(hidden=64), ValueError, "hidden"),
+        (dict(hidden=(200_000, 200_000)), ValueError, "GiB"),
+        (dict(bidirectional=1), TypeError, "bidirectional must be True or False"),
+        (dict(frame="whitened"), ValueError, "frame must be one of 'standard'"),
+        (dict(schedule="linear"), ValueError, "schedule must be one of"),
+        (dict(source=X.astype(np.float64) * 1e300), ValueError, "float32 range"),
+        (dict(reference_map=lambda x: x[:, :1]), ValueError, r"reference_map must map points \(n, 2\)"),
+        (dict(cost=_ColumnCost()), ValueError, "one number per pair of rows"),
+        (dict(callback=3), TypeError, "callback"),
     ],
 )
 def test_bad_input_is_refused_before_compiling(kwargs, error, match):
@@ -180,3 +201,126 @@ def test_bad_input_is_refused_before_compiling(kwargs, error, match):
     with pytest.raises(error, match=match):
         enot_lite.fit(source, target, progress=False, **args)
     assert train.compilations() == before
+
+
+def test_numpy_ints_are_widths():
+    result = enot_lite.fit(X, X + 1, hidden=(np.int64(8), np.int32(8)), steps=20, progress=False)
+    assert result.hidden == (8, 8) and all(type(h) is int for h in result.hidden)
+
+
+# ----------------------------------------------------------------------------- the frame
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3])
+def test_a_fit_on_scaled_data_is_the_scaled_fit(scale):
+    """With the standard frame, fit(s x, s y) gives T_s(s x) = s T(x) and dual values times s^2."""
+    pair = benchmark.gaussian(2, seed=1, condition=10, gap=5.0)
+    x, y = (np.asarray(f(jax.random.key(i), 4096)) for i, f in enumerate((pair.sample_source, pair.sample_target)))
+    kw = dict(steps=1500, progress=False)
+    plain, scaled = enot_lite.fit(x, y, **kw), enot_lite.fit(scale * x, scale * y, **kw)
+    probe = x[:1000]
+    rms = np.sqrt(np.mean(np.sum((np.asarray(scaled.transport(scale * probe)) / scale - plain.transport(probe)) ** 2, 1)))
+    assert rms < 0.02 * np.sqrt(pair.target_var)
+    assert scaled.dual_value / scale**2 == pytest.approx(plain.dual_value, rel=0.02)
+    np.testing.assert_allclose(np.asarray(scaled.g(scale * probe)) / scale**2, plain.g(probe), rtol=0.05,
+                               atol=0.02 * np.abs(plain.g(probe)).max())
+    assert scaled.frame.scale == pytest.approx(scale * plain.frame.scale, rel=1e-5)
+
+
+def test_raw_units_with_frame_none_and_a_warning_for_a_custom_cost_far_from_unit_scale():
+    @dataclasses.dataclass(frozen=True)
+    class NoDegree:  # 1/2 ||x - y||^2 without declaring its degree
+        def c(self, x, y):
+            return 0.5 * jnp.sum((x - y) ** 2, -1)
+
+        def grad_h_star(self, w):
+            return w
+
+    big = 1e3 * X
+    with pytest.warns(UserWarning, match="scale is .* declares no `degree`"):
+        result = enot_lite.fit(big, big + 1e3, cost=NoDegree(), steps=10, progress=False)
+    assert result.frame.scale == 1.0 and not np.any(result.frame.shift)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        raw = enot_lite.fit(X, X + 1, frame=None, steps=10, progress=False)
+    assert raw.frame.scale == 1.0 and raw.settings["frame"] is None
+
+
+def test_evaluation_uses_a_random_subset_not_the_first_rows():
+    """40k rows sorted by the first coordinate: the dual value is still W2^2 / 2 = |b|^2 / 2 = 1."""
+    x = _gaussian_cloud(40_000, 2, 5)
+    x = x[np.argsort(x[:, 0])]
+    result = enot_lite.fit(x, x + 1.0, steps=3000, progress=False)
+    assert result.dual_value == pytest.approx(1.0, rel=0.05)
+
+
+# ----------------------------------------------------------------------------- steps, divergence, Ctrl-C
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_steps_means_that_many_updates(bidirectional):
+    result = enot_lite.fit(X, X + 1, steps=301, hidden=(8,), bidirectional=bidirectional, progress=False)
+    assert result.history["step"][-1] == 301
+
+
+def test_a_step_size_that_blows_up_raises_with_the_last_good_model():
+    """learning_rate = 1 on gaussian(2) stays finite for a while, but its losses grow by orders of
+    magnitude: that is a divergence, reported with the step and the last good model."""
+    pair = benchmark.gaussian(2)
+    with pytest.raises(enot_lite.DivergenceError, match="blew up") as err:
+        enot_lite.fit(pair.sample_source, pair.sample_target, steps=300, learning_rate=1.0, progress=False)
+    model = err.value.result
+    assert 0 <= err.value.step < 300
+    assert np.all(np.isfinite(np.asarray(model.transport(pair.sample_source(jax.random.key(0), 256)))))
+
+
+def test_a_bad_but_bounded_fit_is_not_a_divergence():
+    """lambda = 0 is worse, not divergent: its dual value grows from ~0 to its scale."""
+    pair = benchmark.gaussian(8, seed=2, condition=10, gap=5.0)
+    result = enot_lite.fit(pair.sample_source, pair.sample_target, steps=2000, lam=0.0, progress=False)
+    assert np.isfinite(result.dual_value)
+
+
+def test_ctrl_c_returns_the_last_finished_chunk_with_a_flag():
+    def interrupt(step, result):
+        if step >= 400:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted after"):
+        result = enot_lite.fit(X, X + 1, steps=4000, callback=interrupt, progress=False)
+    assert result.interrupted and 400 <= result.history["step"][-1] < 4000
+    assert np.isfinite(result.dual_value)
+    assert not enot_lite.fit(X, X + 1, steps=40, progress=False).interrupted
+
+
+@pytest.mark.slow
+def test_a_real_ctrl_c_stops_training_and_keeps_the_model():
+    """SIGINT, as Ctrl-C sends it, to a process in the middle of `fit`."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, enot_lite\n"
+        "x = np.random.default_rng(0).normal(size=(512, 2)).astype(np.float32)\n"
+        "r = enot_lite.fit(x, x + 1, steps=10**7, progress=False, callback=lambda s, _: print('step', s, flush=True))\n"
+        "print('interrupted', r.interrupted, r.history['step'][-1], np.isfinite(r.dual_value), flush=True)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:
+        if line.startswith("step"):
+            break
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    last = out.strip().splitlines()[-1].split()
+    assert last[:2] == ["interrupted", "True"] and 0 < int(last[2]) < 10**7 and last[3] == "True"
+    assert "interrupted after" in err
+
+
+@pytest.mark.slow
+def test_more_steps_never_make_the_default_fit_worse():
+    pair = benchmark.gaussian(2, seed=7, condition=10, gap=5.0, scale=1e3)
+    uvp = [_l2_uvp(enot_lite.fit(pair.sample_source, pair.sample_target, steps=s, progress=False), pair)
+           for s in (1000, 4000, 12000)]
+    assert uvp[1] <= 1.25 * uvp[0] and uvp[2] <= 1.25 * uvp[1], uvp

@@ -29,15 +29,19 @@ def _config(**kw):
     return train.configure(2, **settings)
 
 
-def _data(n=512):
+def _arrays(n=512):
     return (jax.random.normal(jax.random.key(3), (n, 2)), 2 + 0.5 * jax.random.normal(jax.random.key(4), (n, 2)))
+
+
+def _data(n=512):
+    return train.raw(_arrays(n), 2)
 
 
 def test_update_with_the_shared_backward_pass_is_the_plain_update():
     """The swap changes how g's backward pass is computed, not the step."""
     (config, hyper), (plain, _) = _config(), _config(share_backward=False)
-    state = train.init_state(config, 0)
-    x, y = (d[:64] for d in _data())
+    state = train.init_state(config, jax.random.key(0))
+    x, y = (d[:64] for d in _arrays())
     new = train.update(config, hyper, state.params, state.opt_state, x, y)
     reference = train.update(plain, hyper, state.params, state.opt_state, x, y)
     _close(new, reference)
@@ -46,7 +50,7 @@ def test_update_with_the_shared_backward_pass_is_the_plain_update():
 def test_training_compiles_with_and_without_the_small_matmul_option():
     """The XLA option is probed: an XLA without it (an unknown option here) trains the same."""
     config, hyper = _config()
-    data, state = _data(), train.init_state(config, 0)
+    data, state = _data(), train.init_state(config, jax.random.key(0))
     with_option = train.compiled_train_chunk()(config, hyper, data, state)
     unknown = train.compiled_train_chunk((("xla_cpu_no_such_option_in_any_xla", ""),))(config, hyper, data, state)
     without = train.compiled_train_chunk(())(config, hyper, data, state)
@@ -59,7 +63,7 @@ def test_training_compiles_with_and_without_the_small_matmul_option():
 
 def test_steps_count_updates_and_the_budget_stops_the_loop():
     config, hyper = _config(steps=7, bidirectional=False)
-    state = train.init_state(config, 0)
+    state = train.init_state(config, jax.random.key(0))
     assert config.chunk == 1
     for _ in range(10):  # more iterations than the budget
         state, metrics = train.train_chunk(config, hyper, _data(), state)
@@ -68,8 +72,8 @@ def test_steps_count_updates_and_the_budget_stops_the_loop():
 
 def test_a_non_finite_step_halts_at_the_last_finite_state():
     config, hyper = _config(learning_rate=1e6, lam=0.0, steps=2000)
-    x, y = _data()
-    data, state = (x, 50 * y + 100), train.init_state(config, 0)
+    x, y = _arrays()
+    data, state = train.raw((x, 50 * y + 100), 2), train.init_state(config, jax.random.key(0))
     diverged = []
     for _ in range(-(-2000 // (2 * config.chunk))):
         state, metrics = train.train_chunk(config, hyper, data, state)
@@ -83,7 +87,7 @@ def test_iteration_is_the_forward_then_the_inverse_update_on_fits_batches():
     """One scan iteration = `update` on the forward batch, then `update` with (g, f) swapped on
     the inverse batch, the batches being `train.batches`' draws (a plain-Python replay)."""
     config, hyper = _config(steps=6)
-    data, state = _data(), train.init_state(config, 0)
+    data, state = _data(), train.init_state(config, jax.random.key(0))
     trained = state
     for _ in range(-(-3 // config.chunk)):
         trained, _ = train.train_chunk(config, hyper, data, trained)

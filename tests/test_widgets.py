@@ -98,3 +98,29 @@ def test_import_enot_lite_stays_light_and_widgets_load_on_access():
     code = ("import sys, enot_lite; assert 'ipywidgets' not in sys.modules; "
             "assert enot_lite.widgets.explorer is not None; assert 'ipywidgets' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda: widgets.explorer(tau=1.5), r"tau must be in \[0.5, 1.0\]"),
+    (lambda: widgets.explorer(lam=-1.0), "lambda must be in"),
+    (lambda: widgets.explorer(pair="no such pair"), "pair must be one of"),
+    (lambda: widgets.explorer(cost="manhattan"), "cost must be one of"),
+    (lambda: widgets.explorer(n_exact=10_000), "n_exact must be in"),
+    (lambda: widgets.explorer(steps=0), "steps must be in"),
+    (lambda: widgets.PlanWidget(n=100), "points must be in"),
+])
+def test_out_of_range_construction_arguments_are_refused(make, why):
+    with pytest.raises(ValueError, match=why):
+        make()
+
+
+def test_a_gaussian_pair_in_the_benchmark_widget_draws_without_warnings():
+    import warnings
+
+    from enot_lite import benchmark
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = widgets.BenchmarkWidget(benchmark.gaussian(2), steps=200)
+        w.figure.canvas.draw()
+    assert w.result.history["l2_uvp"][-1] > 0 and not w.output.outputs
