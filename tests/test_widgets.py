@@ -124,3 +124,23 @@ def test_a_gaussian_pair_in_the_benchmark_widget_draws_without_warnings():
         w = widgets.BenchmarkWidget(benchmark.gaussian(2), steps=200)
         w.figure.canvas.draw()
     assert w.result.history["l2_uvp"][-1] > 0 and not w.output.outputs
+
+
+def test_the_sphere_explorer_keeps_points_on_the_sphere_and_retrains_without_compiling():
+    w = widgets.SphereExplorer(steps=300)
+    first = np.array(w.mapped._offsets3d).T
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    compiled = train.compilations()
+    w.tau.value = 0.9
+    assert train.compilations() == compiled and not w.output.outputs
+    assert not np.allclose(first, np.array(w.mapped._offsets3d).T)
+    assert w.result.settings["tau"] == 0.9 and w.exact > 0
+
+
+def test_the_explorer_shows_g_for_a_network_map(explorer):
+    explorer.cost.value = "euclidean"
+    try:
+        assert explorer.result.map == "network" and not explorer.output.outputs
+        assert "contours of g" in explorer.ax_map.get_title()
+    finally:
+        explorer.cost.value = "sqeuclidean"
