@@ -28,8 +28,8 @@ lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # One pytest run collects tests/ and notebooks/ (pyproject's testpaths): unit tests, every
-# notebook under notebooks/ in a fresh kernel (nbval --nbval-lax --nbval-current-env, cwd =
-# the notebook's folder, quick mode) and the real-browser test.
+# notebook in a fresh kernel (course/pytest_plugin.py: cwd = notebooks/, quick mode, executed
+# once and saved to build/executed/) and the real-browser test.
 test: $(VENV)/.installed-test
 	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
