@@ -1,5 +1,7 @@
 # Two commands from a fresh clone:  `make lab` (set up and open the notebooks), `make test` (run every test).
 # Needs only Python 3.10-3.12 with pip; everything else goes into .venv.
+# For lecturers: `make book` (the course as a static site), `make student` (editions without
+# solutions), `make slides` (reveal.js decks); all in build/.
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
@@ -8,7 +10,7 @@ LAB_ARGS ?=
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k packaging -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: lab test bench strip clean
+.PHONY: lab test bench strip clean book student slides
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -20,18 +22,33 @@ $(VENV)/.installed-lab: pyproject.toml $(VENV)/.created
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.created
-	$(PIP) -e ".[test]"
+$(VENV)/.installed-course: pyproject.toml $(VENV)/.created
+	$(PIP) -e ".[course]"
 	touch $@ $(VENV)/.installed-lab
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.created
+	$(PIP) -e ".[test,course]"
+	touch $@ $(VENV)/.installed-lab $(VENV)/.installed-course
 
 lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # One pytest run collects tests/ and notebooks/ (pyproject's testpaths): unit tests, every
 # notebook in a fresh kernel (course/pytest_plugin.py: cwd = notebooks/, quick mode, executed
-# once and saved to build/executed/) and the real-browser test.
+# once and saved to build/executed/), then the site, slides and browser tests built from those runs.
 test: $(VENV)/.installed-test
 	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Each runs the notebooks that have no saved execution for the current sources (full mode
+# unless ENOT_QUICK=1; after `make test`, `ENOT_QUICK=1 make book` reuses its runs).
+book: $(VENV)/.installed-course
+	$(PY) -m course.book
+
+student: $(VENV)/.installed-lab
+	$(PY) -m course.student
+
+slides: $(VENV)/.installed-course
+	$(PY) -m course.slides
 
 bench: $(VENV)/.installed-lab
 	$(PY) -m enot_lite.bench --dims 2 4 8 16 --preset quick
