@@ -10,24 +10,28 @@ LAB_ARGS ?=
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k packaging -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: lab test bench strip clean book student slides
+# With Python 3.11 (Binder's) installs take the exact versions of binder/requirements.txt, the set
+# CI tests; other Pythons get the newest versions that pyproject.toml's ranges allow.
+PINS := $(shell $(PYTHON) -c 'import sys; print("-c binder/requirements.txt" if sys.version_info[:2] == (3, 11) else "")')
+
+.PHONY: lab test bench strip clean book student slides pins
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	touch $@
 
-# Stamps: reinstall only when pyproject.toml changes (the package itself is editable).
-$(VENV)/.installed-lab: pyproject.toml $(VENV)/.created
-	$(PIP) -e .
+# Stamps: reinstall only when pyproject.toml or the pins change (the package itself is editable).
+$(VENV)/.installed-lab: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e .
 	touch $@
 
-$(VENV)/.installed-course: pyproject.toml $(VENV)/.created
-	$(PIP) -e ".[course]"
+$(VENV)/.installed-course: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e ".[course]"
 	touch $@ $(VENV)/.installed-lab
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.created
-	$(PIP) -e ".[test,course]"
+$(VENV)/.installed-test: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e ".[test,course]"
 	touch $@ $(VENV)/.installed-lab $(VENV)/.installed-course
 
 lab: $(VENV)/.installed-lab
@@ -49,6 +53,14 @@ student: $(VENV)/.installed-lab
 
 slides: $(VENV)/.installed-course
 	$(PY) -m course.slides
+
+# Refresh the pins (once a term): the newest versions pyproject.toml allows, in a fresh venv
+# with Python 3.11; then run `make test` on them before committing binder/ and environment.yml.
+pins:
+	rm -rf build/pins-venv
+	$(PYTHON) -m venv build/pins-venv
+	build/pins-venv/bin/python -m pip install --quiet --disable-pip-version-check . packaging
+	build/pins-venv/bin/python -m course.pins
 
 bench: $(VENV)/.installed-lab
 	$(PY) -m enot_lite.bench --dims 2 4 8 16 --preset quick
