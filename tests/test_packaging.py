@@ -116,6 +116,16 @@ def test_every_requirement_is_installed_at_an_allowed_version():
     assert not wrong, wrong
 
 
+def test_the_lower_bounds_were_run():
+    """docs/oldest-versions.md records a run of the tests with every lower bound of pyproject.toml;
+    raising or lowering a bound means running it again (the commands are in that file)."""
+    record = (ROOT / "docs/oldest-versions.md").read_text()
+    for req in course.pins.direct():
+        lower = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lower) == 1, req
+        assert f"{req.name}=={lower[0]}" in record, f"{req.name}=={lower[0]} not in docs/oldest-versions.md"
+
+
 def test_postbuild_is_executable_and_installs_without_deps():
     post = ROOT / "binder/postBuild"
     assert os.access(post, os.X_OK)
