@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import cells, notebooks, slides, student
+from course import cells, execute, notebooks, slides, student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks()
@@ -131,6 +131,28 @@ def test_make_student_writes_an_edition_of_every_notebook(tmp_path):
                           if line.strip() and line.strip() not in cells.student_source(c.source)} - elsewhere
         leaked = [line for c in stud.cells for line in c.source.splitlines() if line.strip() in solution_lines]
         assert not leaked, leaked
+
+
+def test_one_execution_runs_each_placeholder_before_its_solution(tmp_path):
+    """course.execute on small notebooks: outputs kept, the placeholder probed; a cell that
+    fails, or starter code that would fail in the student edition, fails the notebook."""
+    good = _nb(("markdown", "**Exercise 1.** Double x.", ()), ("code", "x = 21\nprint(x)", ()),
+               ("code", f"y = x\n{cells.BEGIN}\ny = 2 * x\n{cells.END}", [cells.SOLUTION]),
+               ("code", "assert y == 42", [cells.CHECK]))
+    broken = _nb(("code", "x = 1", ()), ("code", "1 / 0", ()))
+    bad_starter = _nb(("code", f"print(undefined_name)\n{cells.BEGIN}\nz = 1\n{cells.END}", [cells.SOLUTION]))
+    paths = {}
+    for name, nb in (("good", good), ("broken", broken), ("bad_starter", bad_starter)):
+        paths[name] = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, paths[name])
+    out = execute.execute(paths["good"])
+    assert out.cells[1].outputs[0].text == "21\n" and out.metadata["course"]["probed_solutions"] == 1
+    with pytest.raises(execute.NotebookFailed, match="cell 1") as err:
+        execute.execute(paths["broken"])
+    assert "ZeroDivisionError" in str(err.value)
+    with pytest.raises(execute.NotebookFailed, match="student edition of this solution cell") as err:
+        execute.execute(paths["bad_starter"])
+    assert "NameError" in str(err.value)
 
 
 def test_the_executions_ran_every_placeholder(executed_notebooks):
@@ -306,5 +328,9 @@ def test_the_make_targets_call_the_course_tools():
     for target, module in (("book", "course.book"), ("student", "course.student"), ("slides", "course.slides")):
         assert re.search(rf"^{target}: .*\n\t\$\(PY\) -m {re.escape(module)}", makefile, re.M), target
     readme = (ROOT / "README.md").read_text()
-    for command in ("make book", "make student", "make slides"):
-        assert command in readme
+    teaching = readme[readme.index("## Teaching with enot_lite"):]
+    teaching = teaching[: teaching.index("\n## ")]
+    for needed in ("make book", "make student", "make slides", "docs/screenshot_site.png", "build/student",
+                   f"`{cells.SOLUTION}`", f"`{cells.CHECK}`", cells.BEGIN, cells.END, cells.NOT_DONE):
+        assert needed in teaching, needed
+    assert (ROOT / "docs/screenshot_site.png").stat().st_size > 50_000
