@@ -43,8 +43,9 @@ lab: $(VENV)/.installed-lab
 test: $(VENV)/.installed-test
 	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
-# Each runs the notebooks that have no saved execution for the current sources (full mode
-# unless ENOT_QUICK=1; after `make test`, `ENOT_QUICK=1 make book` reuses its runs).
+# book and slides first run the notebooks that have no saved execution of the current sources
+# (full mode unless ENOT_QUICK=1; after `make test`, `ENOT_QUICK=1 make book` reuses its runs);
+# student needs no run (the edition has no outputs).
 book: $(VENV)/.installed-course
 	$(PY) -m course.book
 
