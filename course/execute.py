@@ -15,6 +15,7 @@ execution is missing or stale.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -77,21 +78,27 @@ def _error(cell) -> str | None:
 
 def execute(path: Path) -> nbformat.NotebookNode:
     """The notebook at `path`, executed (see the module docstring); raises NotebookFailed."""
+    return asyncio.run(_execute(Path(path).resolve()))
+
+
+async def _execute(path: Path) -> nbformat.NotebookNode:
+    # One event loop for the whole notebook, as nbclient's own execute() does: driving cells one
+    # by one through the sync execute_cell wrapper stops the loop between cells, and then a
+    # reply can sit unnoticed until the cell timeout (seen here with widgets; nbclient #312).
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, km=_kernel_manager(), timeout=CELL_TIMEOUT, record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start, probed = time.perf_counter(), 0
-    with client.setup_kernel(cwd=str(path.parent), cleanup_kc=True):  # shut the kernel down after
+    async with client.async_setup_kernel(cwd=str(path.parent), cleanup_kc=True):  # kernel shut down after
         for index, cell in enumerate(nb.cells):
             if cells.is_solution(cell):
-                _probe(client, path, index, cell)
+                await _probe(client, path, index, cell)
                 probed += 1
             try:
-                client.execute_cell(cell, index)
+                await client.async_execute_cell(cell, index)
             except CellExecutionError as err:
                 raise NotebookFailed(path, index, cell.source, str(err)) from None
     nb.metadata["course"] = {"fingerprint": fingerprint(path), "quick": quick(), "probed_solutions": probed,
@@ -99,10 +106,10 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _probe(client, path: Path, index: int, cell) -> None:
+async def _probe(client, path: Path, index: int, cell) -> None:
     """Run the student edition's version of a solution cell; it must stop at the placeholder."""
     probe = nbformat.v4.new_code_cell(cells.student_source(cell.source), metadata={"tags": ["raises-exception"]})
-    client.execute_cell(probe, index, store_history=False)
+    await client.async_execute_cell(probe, index, store_history=False)
     error = _error(probe)
     if error is None or not error.startswith(f"NotImplementedError: {cells.NOT_DONE}"):
         raise NotebookFailed(path, index, probe.source,
