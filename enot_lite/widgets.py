@@ -6,6 +6,8 @@ control's `.value` from Python fires the same callback as moving it in the brows
 """
 from __future__ import annotations
 
+import base64
+import io
 import time
 
 import ipywidgets as W
@@ -47,6 +49,16 @@ class Panel(W.VBox):
 
     def update(self):
         raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a PNG of the figure as it is when displayed (its first state):
+        what a page without a kernel (the course site, a notebook viewer) shows instead."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            buf = io.BytesIO()
+            self.figure.savefig(buf, format="png", dpi="figure")
+            bundle["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        return bundle
 
 
 def _figure(*args, **kwargs):

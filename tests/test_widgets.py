@@ -59,6 +59,21 @@ def test_plan_widget_redraws_with_the_new_size():
     assert not np.allclose(first, w.x)
 
 
+def test_a_widget_displays_with_a_png_of_its_first_state():
+    """Without a kernel (the course site, a notebook viewer) a widget shows this picture."""
+    import base64
+    import io
+
+    import matplotlib.image
+
+    w = widgets.PlanWidget(seed=0)
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/plain" in bundle
+    png = matplotlib.image.imread(io.BytesIO(base64.b64decode(bundle["image/png"])), format="png")
+    width, height = (w.figure.get_size_inches() * w.figure.dpi).round().astype(int)
+    assert png.shape[:2] == (height, width) and png[..., :3].std() > 0.05  # the figure, not a blank canvas
+
+
 def test_c_transform_widget_dual_never_exceeds_the_ot_cost():
     rng = np.random.default_rng(0)
     w = widgets.CTransformWidget(rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 1)
