@@ -12,7 +12,6 @@ and the others train on.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import inspect
@@ -115,14 +114,6 @@ class SweepResult:
 
     def _repr_pretty_(self, printer, cycle):
         printer.text(str(self))
-
-    def to_csv(self, path, **columns):
-        """Write `table()` to `path`, with the constant `columns` (e.g. dim=64) in front."""
-        rows = [columns | row for row in self.table()]
-        with open(path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
 
     def plot(self, ax=None, metric="l2_uvp", **kwargs):
         """A heat map of `metric` ("l2_uvp" or "dual_value") over tau x lam, the mean over seeds;
