@@ -184,7 +184,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser(compare=(), prog="python -m enot_lite.bench"):
     """The command line; `compare` names the extra solvers `--compare` may add (see `run`)."""
     parser = Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--dims", type=int, nargs="+",
+                        help="dimensions (default 2 4 8 16; with --suite, only these dimensions of the suite)")
     parser.add_argument("--pair", choices=["mix3tomix10", "gaussian"], default="mix3tomix10")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     if compare:
@@ -233,6 +234,14 @@ def parse(parser, argv=None):
     """Parsed and checked arguments: a bad one exits with status 2 and one line (argparse's
     `error`), before anything is measured."""
     args = parser.parse_args(argv)
+    suite_dims, args.dims = args.dims, args.dims or [2, 4, 8, 16]
+    if args.suite and args.sweep:
+        parser.error("--sweep and --suite are two different runs: choose one")
+    if args.suite:
+        args.dims = suite_dims  # None: the whole suite
+        if args.steps is not None or args.presample:
+            parser.error("--suite runs fit's defaults (and, for budget, its own step counts): drop --steps/--presample")
+        return _writable(parser, args)
     if args.steps is not None and not 0 < args.steps <= checks.MAX_STEPS:
         parser.error(f"--steps must be in [1, {checks.MAX_STEPS}], got {args.steps}")
     if not 0 <= args.seed <= checks.MAX_SEED:
@@ -248,8 +257,6 @@ def parse(parser, argv=None):
         if args.presample < batch:
             parser.error(f"--presample {args.presample} is smaller than a batch of the {args.preset} preset ({batch})")
     if args.sweep:
-        if args.suite:
-            parser.error("--sweep and --suite are two different runs: choose one")
         if getattr(args, "compare", None):
             parser.error("--sweep trains enot_lite only: drop --compare")
         try:
@@ -260,6 +267,10 @@ def parse(parser, argv=None):
                 grid.fits_in_memory(d, settings["hidden"], settings["batch_size"], cells)
         except ValueError as err:
             parser.error(str(err))
+    return _writable(parser, args)
+
+
+def _writable(parser, args):
     try:
         os.makedirs(args.out, exist_ok=True)
         with tempfile.TemporaryFile(dir=args.out):
@@ -350,7 +361,7 @@ def write_sweep_csv(grids, path):
 def main(argv=None):
     args = parse(build_parser(), argv)
     if args.suite:
-        return robust.main(args.suite, args.seed, args.out)
+        return robust.main(args.suite, args.seed, args.out, args.dims)
     if args.sweep:
         return run_sweep(args)
     return run(args)

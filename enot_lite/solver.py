@@ -21,8 +21,9 @@ of a random pairing of the data in the training frame (the scale every one of th
 
 
 def default_hidden(dim):
-    """The default network: three hidden layers of width max(64, 2 d), at most 512."""
-    return (min(512, max(64, 2 * dim)),) * 3
+    """The default network: three hidden layers of width max(64, min(4 d, 128), 2 d), at most 512
+    (64 up to d = 16, then 4 d up to 128 at d = 32, then 2 d from d = 64)."""
+    return (min(512, max(64, min(4 * dim, 128), 2 * dim)),) * 3
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
