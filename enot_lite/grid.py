@@ -18,6 +18,7 @@ import inspect
 import itertools
 import time
 import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -65,6 +65,15 @@ def test_each_cell_is_the_separate_fit(four):
         assert cell.dual_value == pytest.approx(alone.dual_value, rel=1e-5)
 
 
+def test_a_second_grid_of_other_values_does_not_compile(four):
+    """tau, lambda, the seeds' frames and limits are traced: a grid of the same shape with other
+    values reuses every compiled program."""
+    before = train.compilations()
+    other = enot_lite.sweep(X, Y, tau=[0.95, 0.8], lam=1.5, seeds=[3, 4], reference_map=SHIFT, **KW)
+    assert train.compilations() == before
+    assert other.cell(tau=0.8, lam=1.5, seed=4).settings["tau"] == 0.8 and np.all(np.isfinite(other.l2_uvp))
+
+
 def test_a_diverging_cell_is_reported_by_its_settings_and_spoils_nothing(four):
     """lam = 1e10 blows the loss up at the first step; the cell beside it trains as if alone."""
     with pytest.warns(UserWarning, match=r"2 of 4 cells diverged .* tau=0.9, lam=1e\+10, seed=0 at step 0; tau=1, lam"):
