@@ -153,9 +153,10 @@ def sweep(source, target, *, tau=(0.99,), lam=(1.0,), seeds=(0,), progress=True,
         models so far); return True to stop.
       **fit_kwargs: any other argument of `fit` (steps, hidden, cost, reference_map, ...).
 
-    Returns a `SweepResult`: each cell is the `ENOTResult` of that `fit`, to float tolerance
-    (batched matrix products may round differently; docs/benchmarks.md states the measured
-    difference).  A cell whose training diverges does not raise: it keeps its last good model and
+    Returns a `SweepResult`: each cell is the `ENOTResult` of that `fit`: the same frame, keys,
+    initial state and chunks, in a program whose batched matrix products round differently, so
+    the two agree to float rounding early in training and drift apart as Adam amplifies it
+    (docs/benchmarks.md, section 6, states the measured differences).  A cell whose training diverges does not raise: it keeps its last good model and
     its `DivergenceError` is in `.diverged`, reported in a warning by its settings.  Bad input,
     and a grid that does not fit in memory, are refused before anything compiles.
     """
