@@ -1,7 +1,8 @@
 """enot_lite: expectile-regularised neural optimal transport (ENOT) in a small JAX module.
 
 The paper's loss is `enot_lite.loss`; the training machinery `enot_lite.train`; `fit` and the
-trained model (`ENOTResult`, `load`) sit on top of them.
+trained model (`ENOTResult`, `load`) sit on top of them; `sweep` trains a whole grid of tau,
+lambda and seeds in one compiled program.
 """
 import os
 
@@ -9,14 +10,15 @@ from enot_lite import benchmark, costs, datasets, discrete, loss, plotting, pote
 from enot_lite.loss import expectile_loss
 from enot_lite.result import DivergenceError, ENOTResult, load
 from enot_lite.solver import fit
+from enot_lite.grid import SweepResult, sweep
 
 __version__ = "0.1.0"
 
 QUICK = os.environ.get("ENOT_QUICK", "") not in ("", "0")
 """Quick mode (env ENOT_QUICK=1): notebooks and tests shrink their step counts."""
 
-__all__ = ["DivergenceError", "ENOTResult", "QUICK", "benchmark", "costs", "datasets", "discrete", "expectile_loss",
-           "fit", "load", "loss", "plotting", "potentials", "train"]
+__all__ = ["DivergenceError", "ENOTResult", "QUICK", "SweepResult", "benchmark", "costs", "datasets", "discrete",
+           "expectile_loss", "fit", "load", "loss", "plotting", "potentials", "sweep", "train"]
 
 
 def __getattr__(name):

@@ -2,6 +2,7 @@
 
     python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--steps N] [--seed S] [--out DIR]
     python -m enot_lite.bench --suite robust                  # fit's defaults on the robustness suite
+    python -m enot_lite.bench --sweep tau=0.9,0.99,1 lam=0,0.3,1 --dims 64   # a grid of tau x lambda (x seeds)
 
 (`benchmarks/compare_ott.py` runs the same table side by side with OTT-JAX.)
 
@@ -9,6 +10,10 @@ Prints one row per (solver, D): L2-UVP, cosine, linear-baseline L2-UVP, steps, w
 (compilation included), steady-state steps/s, GFLOP/s achieved (XLA's cost analysis of
 one training step times steps/s) against this machine's measured fp32 matmul peak.
 Writes results.csv and l2_uvp.png (L2-UVP vs D, log scale, with published numbers).
+With --sweep: trains the grid of the listed values (`enot_lite.sweep`, the others from the preset)
+on every D, prints each cell's dual value and L2-UVP (on the cell's evaluation sample) and the
+grid's speed, and writes sweep.csv and one heat map of L2-UVP over tau x lambda per D
+(sweep_D<d>.png).
 """
 from __future__ import annotations
 
@@ -16,17 +21,19 @@ import argparse
 import csv
 import dataclasses
 import inspect
+import math
 import os
 import platform
 import tempfile
 import time
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import enot_lite
-from enot_lite import benchmark, checks, plotting, robust, solver, train
+from enot_lite import benchmark, checks, grid, plotting, robust, solver, train
 
 
 def _fit_defaults(dim):
@@ -189,8 +196,38 @@ def build_parser(compare=(), prog="python -m enot_lite.bench"):
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the batches")
     parser.add_argument("--suite", choices=["robust", "budget"],
                         help="instead: fit's defaults on the robustness suite (enot_lite.robust), or at 2k-50k steps")
+    parser.add_argument("--sweep", nargs="+", metavar="NAME=V1,V2,...",
+                        help="instead: train the grid of these values in one program (names tau, lam, seeds)")
     parser.add_argument("--out", default="bench_out", help="folder for results.csv and l2_uvp.png")
     return parser
+
+
+SWEEP_AXES = {"tau": "tau", "lam": "lam", "lambda": "lam", "seed": "seeds", "seeds": "seeds"}
+
+
+def parse_sweep(items):
+    """{"tau": (...), "lam": (...), "seeds": (...)} from ["tau=0.9,0.99", "lam=0,1"]; ValueError
+    naming the bad item."""
+    axes = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        axis = SWEEP_AXES.get(name.strip().lower())
+        if not sep or axis is None:
+            raise ValueError(f"--sweep {item}: expected tau=V1,V2,..., lam=... or seeds=...")
+        if axis in axes:
+            raise ValueError(f"--sweep names {axis} twice")
+        kind, (low, high, low_open) = (int, (0, checks.MAX_SEED, False)) if axis == "seeds" else (
+            float, {"tau": (0.0, 1.0, True), "lam": (0.0, float("inf"), False)}[axis])
+        try:
+            parsed = tuple(kind(v) for v in values.split(","))
+            for v in parsed:
+                checks.number(axis, v, low, high, low_open=low_open, kind=kind)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"--sweep {item}: {err}") from None
+        if len(set(parsed)) < len(parsed):
+            raise ValueError(f"--sweep {item}: repeated values")
+        axes[axis] = parsed
+    return axes
 
 
 def parse(parser, argv=None):
@@ -198,6 +235,8 @@ def parse(parser, argv=None):
     `error`), before anything is measured."""
     args = parser.parse_args(argv)
     suite_dims, args.dims = args.dims, args.dims or [2, 4, 8, 16]
+    if args.suite and args.sweep:
+        parser.error("--sweep and --suite are two different runs: choose one")
     if args.suite:
         args.dims = suite_dims  # None: the whole suite
         if args.steps is not None or args.presample:
@@ -217,6 +256,17 @@ def parse(parser, argv=None):
         batch = max(with_defaults(d, PRESETS[args.preset](d))["batch_size"] for d in args.dims)
         if args.presample < batch:
             parser.error(f"--presample {args.presample} is smaller than a batch of the {args.preset} preset ({batch})")
+    if args.sweep:
+        if getattr(args, "compare", None):
+            parser.error("--sweep trains enot_lite only: drop --compare")
+        try:
+            args.sweep = parse_sweep(args.sweep)
+            cells = math.prod(len(v) for v in args.sweep.values())
+            for d in args.dims:
+                settings = with_defaults(d, PRESETS[args.preset](d))
+                grid.fits_in_memory(d, settings["hidden"], settings["batch_size"], cells)
+        except ValueError as err:
+            parser.error(str(err))
     return _writable(parser, args)
 
 
@@ -266,10 +316,54 @@ def run(args, compare=None):
     return rows
 
 
+def run_sweep(args):
+    """Train the grid `args.sweep` on every pair of `args.dims`; print, save and plot it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    peak, grids = matmul_peak(), {}
+    for dim in args.dims:
+        pair, data = pair_data(args, dim)
+        settings = with_defaults(dim, PRESETS[args.preset](dim) | ({"steps": args.steps} if args.steps else {}))
+        axes = {"tau": (settings["tau"],), "lam": (settings["lam"],), "seeds": (args.seed,)} | args.sweep
+        fixed = {k: v for k, v in settings.items() if k not in ("tau", "lam")}
+        result = enot_lite.sweep(*data, reference_map=pair.optimal_map, progress=True, **axes, **fixed)
+        rate = steady_rate(result.results[0].history["step"], result.results[0].history["time"])
+        gflops = rate * len(result) * flops_per_step(dim, settings) / 1e9
+        print(f"\n{pair.name}: D = {dim}, {args.preset} preset, {fixed['steps']} steps per cell")
+        print(result)
+        print(f"{rate:.1f} steps/s per cell, {rate * len(result):.1f} model-steps/s in all, {gflops:.1f} GFLOP/s "
+              f"({100 * gflops / peak:.1f} % of the {peak:.0f} GFLOP/s fp32 matmul peak measured here)")
+        grids[dim] = result
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fig, ax = plt.subplots(figsize=(5, 3.8), layout="constrained")
+            result.plot(ax)
+            ax.set_title(f"{pair.name}, D = {dim}: L2-UVP, {fixed['steps']} steps", fontsize=9)
+            fig.savefig(os.path.join(args.out, f"sweep_D{dim}.png"), dpi=120)
+            plt.close(fig)
+        write_sweep_csv(grids, os.path.join(args.out, "sweep.csv"))  # after every pair: long runs keep what finished
+    print(f"wrote {args.out}/sweep.csv and " + ", ".join(f"{args.out}/sweep_D{d}.png" for d in grids))
+    return grids
+
+
+def write_sweep_csv(grids, path):
+    """One line per cell of every grid in {dim: SweepResult}."""
+    rows = [{"dim": dim} | row for dim, result in grids.items() for row in result.table()]
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main(argv=None):
     args = parse(build_parser(), argv)
     if args.suite:
         return robust.main(args.suite, args.seed, args.out, args.dims)
+    if args.sweep:
+        return run_sweep(args)
     return run(args)
 
 

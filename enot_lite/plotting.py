@@ -120,6 +120,33 @@ def plot_l2_uvp_by_dim(ax, measured, linear, published=None):
     return ax
 
 
+def plot_grid(values, tau, lam, ax=None, *, diverged=None, label="", log=True):
+    """A heat map of values[i, j] over tau[i] (rows) x lambda[j] (columns), each cell annotated
+    with its value; cells marked in `diverged` (a boolean array) read "diverged".  `log`: a log
+    colour scale where the values are positive and span more than a factor of 10 (L2-UVP often
+    spans orders of magnitude)."""
+    from matplotlib.colors import LogNorm
+
+    ax = _axes(ax, figsize=(4.5, 3.6))
+    values = np.asarray(values, float)
+    diverged = np.zeros(values.shape, bool) if diverged is None else np.asarray(diverged, bool)
+    shown = np.where(diverged, np.nan, values)
+    finite = shown[np.isfinite(shown)]
+    spread = finite.size and finite.min() > 0 and finite.max() > 10 * finite.min()
+    norm = LogNorm(finite.min(), finite.max()) if log and spread else None
+    image = ax.imshow(shown, cmap="viridis_r", norm=norm, aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        r, g, b, _ = image.cmap(image.norm(v)) if np.isfinite(shown[i, j]) else (1, 1, 1, 1)
+        ax.text(j, i, "diverged" if diverged[i, j] else f"{v:.3g}", ha="center", va="center", fontsize=8,
+                color="k" if 0.3 * r + 0.6 * g + 0.1 * b > 0.5 else "w")
+    ax.set_xticks(range(len(lam)), [f"{v:g}" for v in lam])
+    ax.set_yticks(range(len(tau)), [f"{v:g}" for v in tau])
+    ax.set(xlabel="lambda", ylabel="tau")
+    ax.grid(False)
+    ax.figure.colorbar(image, ax=ax, label=label)
+    return ax
+
+
 def geodesic_arc(a, b, n=24):
     """n points along the great circle from unit vector a to unit vector b (slerp)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

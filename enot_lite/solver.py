@@ -5,6 +5,7 @@ import dataclasses
 import math
 import time
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +62,45 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
     `.interrupted = True`.  Raises `DivergenceError` (with the last good model) when a step's loss
     is not finite or blows up (see `BLOW_UP`).
     """
+    problem = _check(source, target, cost=cost, tau=tau, lam=lam, steps=steps, batch_size=batch_size, hidden=hidden,
+                     learning_rate=learning_rate, schedule=schedule, betas=betas, map=map, bidirectional=bidirectional,
+                     frame=frame, seed=seed, reference_map=reference_map, callback=callback)
+    run = _prepare(problem, problem.settings["seed"])
+    config, hyper = _configure(problem, problem.settings["tau"], problem.settings["lam"], run.limit)
+    return _train(config, hyper, run.data, run.key, _model(problem, config, run.frame, problem.settings), run.evaluation,
+                  progress, callback)
+
+
+class _Problem(NamedTuple):
+    """What `fit` checked: the cost, the map mode, the settings, the data (a sampler or an array
+    for each side), the dimension, the widths and the reference map."""
+
+    cost: object
+    map: str
+    settings: dict
+    sample_source: object
+    source: object
+    sample_target: object
+    target: object
+    dim: int
+    hidden: tuple
+    reference_map: object
+
+
+class _Run(NamedTuple):
+    """What one seed fixes: the PRNG key, the frame (from a pilot draw), `train.Data`, the
+    blow-up limit and the evaluation sample (x, y, T*(x) or None) in the data's units."""
+
+    key: jax.Array
+    frame: frames.Frame
+    data: train.Data
+    limit: float
+    evaluation: tuple
+
+
+def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learning_rate, schedule, betas, map,
+           bidirectional, frame, seed, reference_map, callback) -> _Problem:
+    """fit's arguments checked (nothing compiles); ValueError or TypeError naming the argument."""
     cost = get_cost(cost)
     map = _map(map, cost)
     bidirectional = (map == "gradient") if bidirectional is None else bidirectional
@@ -79,26 +119,40 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
         checks.map_shape("reference_map", reference_map, dim)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(step, result)")
+    return _Problem(cost, map, settings, sample_source, source_data, sample_target, target_data, dim, hidden,
+                    reference_map)
 
-    key = jax.random.key(settings["seed"])
-    x_pilot, y_pilot = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
-                        enumerate(((sample_source, source_data), (sample_target, target_data)), start=11))
-    if hasattr(cost, "check"):
-        for name, a, pilot in (("source", source_data, x_pilot), ("target", target_data, y_pilot)):
-            cost.check(name, pilot if a is None else a)
-    box = _frame(settings["frame"], cost, x_pilot, y_pilot)
-    data = train.Data(source_data, target_data, jnp.asarray(box.shift), jnp.float32(box.scale))
-    mean_cost = float(jnp.mean(pairwise(cost, box.to_frame(x_pilot), box.to_frame(y_pilot[::-1]))))
-    config, hyper = train.configure(
-        dim, hidden=hidden, cost=cost, sample_source=sample_source, sample_target=sample_target, map=map,
-        limit=BLOW_UP * (mean_cost + mean_cost**2),
-        **{k: settings[k] for k in ("batch_size", "steps", "tau", "lam", "learning_rate", "schedule", "betas", "bidirectional")})
-    x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
-                      enumerate(((sample_source, source_data), (sample_target, target_data)), start=7))
-    t_eval = None if reference_map is None else jnp.asarray(reference_map(x_eval), jnp.float32)
-    model = lambda state, history: ENOTResult(*state.params, dim, hidden, cost, config.bidirectional,
-                                              settings | {"map": map}, history, float("nan"), box, map=map)
-    return _train(config, hyper, data, key, model, (x_eval, y_eval, t_eval), progress, callback)
+
+def _prepare(problem: _Problem, seed) -> _Run:
+    """The key, frame, data, blow-up limit and evaluation sample of `seed`: the frame and the limit
+    come from a pilot draw, the evaluation sample from another, both keyed by the seed."""
+    p, key = problem, jax.random.key(seed)
+    sides = ((p.sample_source, p.source), (p.sample_target, p.target))
+    x_pilot, y_pilot = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in enumerate(sides, start=11))
+    if hasattr(p.cost, "check"):
+        for name, a, pilot in (("source", p.source, x_pilot), ("target", p.target, y_pilot)):
+            p.cost.check(name, pilot if a is None else a)
+    box = _frame(p.settings["frame"], p.cost, x_pilot, y_pilot)
+    data = train.Data(p.source, p.target, jnp.asarray(box.shift), jnp.float32(box.scale))
+    mean_cost = float(jnp.mean(pairwise(p.cost, box.to_frame(x_pilot), box.to_frame(y_pilot[::-1]))))
+    x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in enumerate(sides, start=7))
+    t_eval = None if p.reference_map is None else jnp.asarray(p.reference_map(x_eval), jnp.float32)
+    return _Run(key, box, data, BLOW_UP * (mean_cost + mean_cost**2), (x_eval, y_eval, t_eval))
+
+
+def _configure(problem: _Problem, tau, lam, limit):
+    """(Config, Hyper) of the problem's settings with these tau, lambda and blow-up limit."""
+    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "bidirectional")
+    return train.configure(problem.dim, hidden=problem.hidden, cost=problem.cost, sample_source=problem.sample_source,
+                           sample_target=problem.sample_target, map=problem.map, tau=tau, lam=lam, limit=limit,
+                           **{k: problem.settings[k] for k in names})
+
+
+def _model(problem: _Problem, config, box, settings):
+    """model(state, history) -> the `ENOTResult` of a training state (dual value still unset)."""
+    return lambda state, history: ENOTResult(*state.params, problem.dim, problem.hidden, problem.cost,
+                                             config.bidirectional, settings | {"map": problem.map}, history,
+                                             float("nan"), box, map=problem.map)
 
 
 def _map(choice, cost):
@@ -140,7 +194,7 @@ def _frame(choice, cost, x, y):
         if not 1e-2 <= scale <= 1e2:
             warnings.warn(f"the data's scale is {scale:.3g}, and the cost {cost!r} declares no `degree`, so it is trained in "
                           "the data's units, where tau, lam and learning_rate are tuned for a scale near 1: rescale the "
-                          "data, or give the cost a `degree` if it is translation invariant and homogeneous", stacklevel=3)
+                          "data, or give the cost a `degree` if it is translation invariant and homogeneous", stacklevel=4)
     return frames.identity(x.shape[1])
 
 
@@ -158,8 +212,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
     """fit's loop over chunks: the history, divergence, the callback, Ctrl-C.  `model(state,
     history)` makes an `ENOTResult`; `evaluation` = (x, y, T*(x) or None) in the data's units."""
     x_eval, y_eval, t_eval = evaluation
-    history = {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []} | (
-        {"l2_uvp": []} if t_eval is not None else {})
+    history = _history(t_eval is not None)
     snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
     start = time.perf_counter()
     state = train.init_state(config, key)
@@ -170,11 +223,8 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
             new, metrics = train.train_chunk(config, hyper, data, state)
             at = int(metrics["diverged_at"])
             if at >= 0:
-                why = "blew up (beyond its scale by orders of magnitude)" if bool(metrics["blew_up"]) else "became NaN or inf"
-                raise DivergenceError(
-                    f"training diverged at step {at}: the loss {why} (tau={float(hyper.tau):g}, lam={float(hyper.lam):g}, "
-                    f"learning_rate={float(hyper.learning_rate):g}). Try a smaller learning_rate or a larger lam; the "
-                    "last good model is in this error's .result", at, snapshot(new))
+                why = _diverged(at, bool(metrics["blew_up"]), float(hyper.tau), float(hyper.lam), float(hyper.learning_rate))
+                raise DivergenceError(why, at, snapshot(new))
             state, current = new, snapshot(new)  # `state` only ever holds a finished chunk
             history["step"].append(int(state.step))
             history["time"].append(time.perf_counter() - start)
@@ -196,6 +246,20 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
         bar.close()
     result = snapshot(state)
     return dataclasses.replace(result, dual_value=result.dual_objective(x_eval, y_eval), interrupted=interrupted)
+
+
+def _history(l2_uvp):
+    """The empty history: one entry per chunk of each column."""
+    return {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []} | ({"l2_uvp": []} if l2_uvp else {})
+
+
+def _diverged(step, blew_up, tau, lam, learning_rate, seed=None):
+    """The message of a `DivergenceError` at `step` (with `seed`: of that cell of a grid)."""
+    why = "blew up (beyond its scale by orders of magnitude)" if blew_up else "became NaN or inf"
+    cell = "" if seed is None else f"seed={seed}, "
+    return (f"training{'' if seed is None else ' of a grid cell'} diverged at step {step}: the loss {why} (tau={tau:g}, "
+            f"lam={lam:g}, {cell}learning_rate={learning_rate:g}). Try a smaller learning_rate or a larger lam; the last good "
+            "model is in this error's .result")
 
 
 def _progress_bar(total, enabled):

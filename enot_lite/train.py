@@ -215,14 +215,20 @@ SMALL_MATMUL_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
 @functools.cache
-def compiled_train_chunk(options=tuple(SMALL_MATMUL_OPTIONS.items())):
-    """`_train_chunk` jitted (`config` static) with the XLA `options` where this XLA has them
-    (they are experimental, so they are probed once), without them elsewhere."""
+def compiler_options(options=tuple(SMALL_MATMUL_OPTIONS.items())) -> dict:
+    """The XLA `options` where this XLA has them (they are experimental, so they are probed
+    once), none elsewhere."""
     try:
         jax.jit(jnp.negative, compiler_options=dict(options)).lower(1.0).compile()
     except RuntimeError:  # "No such compile option"
-        options = ()
-    return jax.jit(_train_chunk, static_argnames="config", compiler_options=dict(options))
+        return {}
+    return dict(options)
+
+
+@functools.cache
+def compiled_train_chunk(options=tuple(SMALL_MATMUL_OPTIONS.items())):
+    """`_train_chunk` jitted (`config` static) with `compiler_options(options)`."""
+    return jax.jit(_train_chunk, static_argnames="config", compiler_options=compiler_options(options))
 
 
 def train_chunk(config: Config, hyper: Hyper, data, state: TrainState):

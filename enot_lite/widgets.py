@@ -249,6 +249,78 @@ class Explorer(Panel):
                               "map network T(x); contours of g", fontsize=9)
 
 
+TAU_LADDER = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0)
+LAM_LADDER = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
+
+
+def around(value, ladder):
+    """Three values of `ladder` around `value`, with `value` itself in place of its nearest rung:
+    (below, value, above), or the two rungs above / below it at the ends of the ladder."""
+    below, above = [v for v in ladder if v < value - 1e-9], [v for v in ladder if v > value + 1e-9]
+    if below and above:
+        return below[-1], value, above[0]
+    return (value, *above[:2]) if not below else (*below[-2:], value)
+
+
+class GridView(Panel):
+    """A 3 x 3 grid of tau x lambda around the explorer's sliders, trained in one `enot_lite.sweep`
+    when "train grid" is clicked: small multiples of the mapped samples over the target, the
+    sliders' own cell framed.  The grid trains `steps` per cell (fewer than the explorer's main
+    view; the title says how many); tau and lambda are traced, so after the first draw nothing
+    compiles again (a new pair or cost compiles once)."""
+
+    def __init__(self, explorer, steps=300, n_plot=200):
+        self.explorer = explorer
+        self.steps = checks.number("steps", steps, 0, checks.MAX_STEPS, low_open=True, kind=int)
+        n_plot = checks.number("n_plot", n_plot, 2, explorer.n_plot, low_open=False, kind=int)
+        self.train = W.Button(description="train 3 x 3 grid", button_style="primary")
+        self.train.add_class("enot-grid-train")
+        fig, axes = _figure(3, 3, figsize=(8, 7.4), sharex=True, sharey=True)
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.89, wspace=0.05, hspace=0.2)
+        self.axes, self.n_plot = axes, n_plot
+        self.targets = [ax.scatter([], [], s=3, color=plotting.TARGET, alpha=0.25) for ax in axes.flat]
+        self.mapped = [ax.scatter([], [], s=3, color=plotting.MAPPED, alpha=0.8) for ax in axes.flat]
+        self.notes = [ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", color="crimson")
+                      for ax in axes.flat]
+        for ax in axes.flat:
+            ax.set_xticks([]), ax.set_yticks([])
+        self.grid, self.last_update_seconds = None, float("nan")
+        super().__init__([self.train], fig, triggers=[self.train])
+
+    def update(self):
+        start, e = time.perf_counter(), self.explorer
+        taus, lams = around(e.tau.value, TAU_LADDER), around(e.lam.value, LAM_LADDER)
+        source, target = datasets.PAIRS[e.pair.value]
+        settings = {k: v for k, v in e.settings.items() if k not in ("steps", "seed")}
+        self.grid = None
+        grid = enot_lite.sweep(source, target, cost=e.cost.value, tau=taus, lam=lams, seeds=[e.settings["seed"]],
+                               steps=self.steps, **settings)
+        x = np.asarray(source(jax.random.key(101), self.n_plot))
+        y = np.asarray(target(jax.random.key(102), self.n_plot))
+        pts = [x, y]
+        for c, (tau, lam, seed, result) in enumerate(grid.cells()):
+            i, j = divmod(c, 3)
+            ax, diverged = self.axes[i, j], (tau, lam, seed) in grid.diverged
+            mapped = np.empty((0, 2)) if diverged else np.asarray(result.transport(x))
+            self.targets[c].set_offsets(y)
+            self.mapped[c].set_offsets(mapped)
+            self.notes[c].set_text(f"diverged at step {grid.diverged[tau, lam, seed].step}" if diverged else "")
+            pts.append(mapped)
+            centre = tau == e.tau.value and lam == e.lam.value
+            ax.set_title(f"tau {tau:g}, lambda {lam:g}" + ("" if diverged else f": {result.dual_value:.3f}"), fontsize=8,
+                         fontweight="bold" if centre else "normal")
+            for spine in ax.spines.values():
+                spine.set(visible=True, color="k" if centre else "0.8", linewidth=2 if centre else 0.8)
+        pts = np.concatenate(pts)
+        lo, hi = pts.min(0) - 0.3, pts.max(0) + 0.3
+        self.axes[0, 0].set_xlim(lo[0], hi[0])
+        self.axes[0, 0].set_ylim(lo[1], hi[1])
+        self.grid, self.last_update_seconds = grid, time.perf_counter() - start
+        self.figure.suptitle(f"{e.pair.value}: T(x) (green) over the target; dual value in each title\n{self.steps} steps "
+                             f"per cell (the main view trains {e.settings['steps']}): 9 models in one program, "
+                             f"{self.last_update_seconds:.1f} s", fontsize=9)
+
+
 class BenchmarkWidget(Panel):
     """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
     fit takes several seconds) and plots the L2-UVP curve against the linear baseline."""
@@ -319,3 +391,8 @@ class SphereExplorer(Panel):
 def explorer(**kwargs) -> Explorer:
     """The live ENOT explorer (see `Explorer`); trains and draws once before it is returned."""
     return Explorer(**kwargs)
+
+
+def grid_view(explorer, **kwargs) -> GridView:
+    """The explorer's 3 x 3 grid view (see `GridView`); trains and draws once before it is returned."""
+    return GridView(explorer, **kwargs)

@@ -41,6 +41,16 @@ def test_steady_rate_ignores_the_first_chunk():
     (["--pair", "gaussian", "--dims", "0"], "--dims 0"),
     (["--presample", "100"], "smaller than a batch"),
     (["--out", "/proc/no/such/folder"], "not a writable folder"),
+    (["--sweep", "tau=0.9,1.5"], r"--sweep tau=0.9,1.5: tau must be in (0.0, 1.0]"),
+    (["--sweep", "lam=-1"], "lam must be in"),
+    (["--sweep", "tau=x"], "could not convert"),
+    (["--sweep", "gamma=1"], "expected tau=V1,V2,..., lam=... or seeds=..."),
+    (["--sweep", "tau"], "expected tau=V1,V2"),
+    (["--sweep", "seeds=0,0"], "repeated values"),
+    (["--sweep", "seeds=1.5"], "--sweep seeds=1.5"),
+    (["--sweep", "tau=0.9", "tau=1"], "names tau twice"),
+    (["--sweep", "tau=0.9", "--suite", "robust"], "choose one"),
+    (["--sweep", "seeds=" + ",".join(map(str, range(10**5))), "--dims", "64"], "a grid of 100000 cells"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_status_2_before_anything_runs(argv, why, monkeypatch, capsys):
     monkeypatch.setattr(bench, "matmul_peak", lambda: pytest.fail("the peak probe ran"))
@@ -60,3 +70,18 @@ def test_a_robustness_pair_meets_its_target(tmp_path):
     assert row.target == 0.5 and row.l2_uvp <= row.target and row.steps == 5000
     robust.write_csv([row], tmp_path / "robust.csv")
     assert "gaussian_8_3_cond10_scale0.001_gap5" in (tmp_path / "robust.csv").read_text()
+
+
+def test_a_sweep_prints_the_grid_and_writes_its_csv_and_heat_map(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
+    grids = bench.main(["--sweep", "tau=0.9,1", "lam=0.5,1", "--dims", "2", "--steps", "60", "--out", str(tmp_path)])
+    (result,) = grids.values()
+    assert result.shape == (2, 2, 1) and not result.diverged
+    with open(tmp_path / "sweep.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["dim"], r["tau"], r["lam"], r["seed"]) for r in rows] == [
+        ("2", "0.9", "0.5", "0"), ("2", "0.9", "1.0", "0"), ("2", "1.0", "0.5", "0"), ("2", "1.0", "1.0", "0")]
+    assert all(0 < float(r["l2_uvp"]) < 100 for r in rows)
+    assert (tmp_path / "sweep_D2.png").stat().st_size > 10_000
+    out = capsys.readouterr().out
+    assert "4 cells (2 x 2 x 1 tau x lam x seeds)" in out and "steps/s per cell" in out and "GFLOP/s" in out

@@ -159,3 +159,57 @@ def test_the_explorer_shows_g_for_a_network_map(explorer):
         assert "contours of g" in explorer.ax_map.get_title()
     finally:
         explorer.cost.value = "sqeuclidean"
+
+
+def test_around_picks_three_values_of_the_ladder_about_the_slider():
+    assert widgets.around(0.99, widgets.TAU_LADDER) == (0.98, 0.99, 0.995)
+    assert widgets.around(0.97, widgets.TAU_LADDER) == (0.95, 0.97, 0.98)  # the value itself in the middle
+    assert widgets.around(1.0, widgets.TAU_LADDER) == (0.995, 0.999, 1.0)  # at an end: the two rungs before it
+    assert widgets.around(0.0, widgets.LAM_LADDER) == (0.0, 0.1, 0.2)
+
+
+@pytest.fixture(scope="module")
+def grid_view(explorer):
+    explorer.tau.value, explorer.lam.value = 0.99, 1.0
+    return widgets.grid_view(explorer, steps=300)
+
+
+def test_the_grid_view_draws_a_3_by_3_grid_about_the_sliders(grid_view, explorer):
+    g = grid_view.grid
+    assert g.shape == (3, 3, 1) and g.tau == (0.98, 0.99, 0.995) and g.lam == (0.7, 1.0, 1.5) and not g.diverged
+    assert all(r.history["step"][-1] == 300 for r in g.results)
+    assert "300 steps per cell (the main view trains 1000)" in grid_view.figure.get_suptitle()
+    centre = grid_view.axes[1, 1]
+    assert centre.get_title().startswith("tau 0.99, lambda 1") and centre.title.get_fontweight() == "bold"
+    assert all(len(m.get_offsets()) == grid_view.n_plot for m in grid_view.mapped)
+    assert not grid_view.output.outputs
+
+
+def test_the_grid_view_retrains_on_its_button_only_in_place_without_compiling(grid_view, explorer):
+    first, artists = grid_view.grid, list(grid_view.mapped)
+    before = [np.array(m.get_offsets()) for m in artists]
+    explorer.tau.value, explorer.lam.value = 0.9, 0.3
+    assert grid_view.grid is first  # a slider move retrains the main view only
+    compiled = train.compilations()
+    grid_view.train.click()
+    assert train.compilations() == compiled and not grid_view.output.outputs, grid_view.output.outputs
+    g = grid_view.grid
+    assert g.tau == (0.8, 0.9, 0.95) and g.lam == (0.2, 0.3, 0.5)
+    assert grid_view.mapped == artists and not np.allclose(before[4], grid_view.mapped[4].get_offsets())
+    assert grid_view.last_update_seconds > 0
+
+
+def test_grid_view_errors_are_shown_in_its_output_area(grid_view, monkeypatch):
+    def broken(*args, **kwargs):
+        raise MemoryError("no room for the grid")
+
+    monkeypatch.setattr(widgets.enot_lite, "sweep", broken)
+    grid_view.train.click()
+    text = "".join(o.get("text", "") for o in grid_view.output.outputs)
+    assert "MemoryError: no room for the grid" in text
+
+
+@pytest.mark.parametrize("kwargs, why", [(dict(steps=0), "steps must be in"), (dict(n_plot=10**6), "n_plot must be in")])
+def test_grid_view_construction_arguments_are_checked(explorer, kwargs, why):
+    with pytest.raises(ValueError, match=why):
+        widgets.grid_view(explorer, **kwargs)
