@@ -52,16 +52,19 @@ def outside_legend(ax, **kwargs):
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
-def plain_log_ticks(ax, axis="y"):
-    """Tick labels on a log axis written as plain numbers (0.5, 2, 30), minor ones included, instead
-    of 5x10^-1 or 3x10^0."""
+def plain_log_ticks(ax, axis="y", minor=True):
+    """Tick labels on a log axis written as plain numbers (0.5, 2, 30) instead of 5x10^-1 or
+    3x10^0; with `minor`, ticks at 2 and 5 times each power of ten are labelled too."""
     from matplotlib import ticker
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
     target.set_major_formatter(fmt)
-    target.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
-    target.set_minor_formatter(fmt)
+    if minor:
+        target.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
+        target.set_minor_formatter(fmt)
+    else:
+        target.set_minor_formatter(ticker.NullFormatter())
     return ax
 
 
