@@ -251,12 +251,12 @@ class Explorer(Panel):
         self.scatter_y = self.ax_map.scatter([], [], s=5, color=plotting.TARGET, alpha=0.4, label="target")
         self.scatter_t = self.ax_map.scatter([], [], s=5, color=plotting.MAPPED, alpha=0.7, label="mapped T(x)")
         self.arrows, self.contours = None, None
-        self.ax_map.legend(loc="upper right", markerscale=3, fontsize=8)
         self.ax_map.set(xlabel="$x_1$", ylabel="$x_2$")
-        (self.curve,) = self.ax_curve.plot([], [], color=plotting.MAPPED, label="dual value (ENOT)")
+        (self.curve,) = self.ax_curve.plot([], [], color=plotting.MAPPED, label="dual objective (ENOT)")
         self.exact_line = self.ax_curve.axhline(0, color="k", ls="--", lw=1, label="exact OT cost (subsample)")
-        self.ax_curve.set(xlabel="step", ylabel="dual value")
-        self.ax_curve.legend(loc="lower right", fontsize=8)
+        self.ax_curve.set(xlabel="step", ylabel="dual objective")
+        handles = [h for ax in (self.ax_map, self.ax_curve) for h in ax.get_legend_handles_labels()[0]]
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, markerscale=3)
         self.result, self.last_update_seconds = None, float("nan")
         super().__init__([self.pair, self.cost, self.tau, self.lam], fig)
 
@@ -316,7 +316,8 @@ class BenchmarkWidget(Panel):
         if self.linear > 0:  # a Gaussian pair's linear map is exact: nothing to draw on a log axis
             self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="linear (Gaussian) map")
         self.ax.set(xlabel="step", ylabel="L2-UVP (%)", yscale="log")
-        self.ax.legend()
+        plotting.plain_log_ticks(self.ax, "y")
+        plotting.outside_legend(self.ax)
         self.result = None
         super().__init__([self.tau, self.lam, self.train], fig, triggers=[self.train])
 
