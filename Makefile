@@ -1,5 +1,7 @@
 # Two commands from a fresh clone:  `make lab` (set up and open the notebooks), `make test` (run every test).
 # Needs only Python 3.10-3.12 with pip; everything else goes into .venv.
+# For lecturers: `make book` (the course as a static site), `make student` (editions without
+# solutions), `make slides` (reveal.js decks); all in build/.
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
@@ -8,30 +10,58 @@ LAB_ARGS ?=
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k packaging -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: lab test bench strip clean
+# With Python 3.11 (Binder's) installs take the exact versions of binder/requirements.txt, the set
+# CI tests; other Pythons get the newest versions that pyproject.toml's ranges allow.
+PINS := $(shell $(PYTHON) -c 'import sys; print("-c binder/requirements.txt" if sys.version_info[:2] == (3, 11) else "")')
+
+.PHONY: lab test bench strip clean book student slides pins
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	touch $@
 
-# Stamps: reinstall only when pyproject.toml changes (the package itself is editable).
-$(VENV)/.installed-lab: pyproject.toml $(VENV)/.created
-	$(PIP) -e .
+# Stamps: reinstall only when pyproject.toml or the pins change (the package itself is editable).
+$(VENV)/.installed-lab: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.created
-	$(PIP) -e ".[test]"
+$(VENV)/.installed-course: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e ".[course]"
 	touch $@ $(VENV)/.installed-lab
+
+$(VENV)/.installed-test: pyproject.toml binder/requirements.txt $(VENV)/.created
+	$(PIP) $(PINS) -e ".[test,course]"
+	touch $@ $(VENV)/.installed-lab $(VENV)/.installed-course
 
 lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # One pytest run collects tests/ and notebooks/ (pyproject's testpaths): unit tests, every
-# notebook under notebooks/ in a fresh kernel (nbval --nbval-lax --nbval-current-env, cwd =
-# the notebook's folder, quick mode) and the real-browser test.
+# notebook in a fresh kernel (course/pytest_plugin.py: cwd = notebooks/, quick mode, executed
+# once and saved to build/executed/), then the site, slides and browser tests built from those runs.
 test: $(VENV)/.installed-test
 	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# book and slides first run the notebooks that have no saved execution of the current sources
+# (full mode unless ENOT_QUICK=1; after `make test`, `ENOT_QUICK=1 make book` reuses its runs);
+# student needs no run (the edition has no outputs).
+book: $(VENV)/.installed-course
+	$(PY) -m course.book
+
+student: $(VENV)/.installed-lab
+	$(PY) -m course.student
+
+slides: $(VENV)/.installed-course
+	$(PY) -m course.slides
+
+# Refresh the pins (once a term): the newest versions pyproject.toml allows, in a fresh venv
+# with Python 3.11; then run `make test` on them before committing binder/ and environment.yml.
+pins:
+	rm -rf build/pins-venv
+	$(PYTHON) -m venv build/pins-venv
+	build/pins-venv/bin/python -m pip install --quiet --disable-pip-version-check . packaging
+	build/pins-venv/bin/python -m course.pins
 
 bench: $(VENV)/.installed-lab
 	$(PY) -m enot_lite.bench --dims 2 4 8 16 --preset quick

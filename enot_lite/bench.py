@@ -177,7 +177,8 @@ class Parser(argparse.ArgumentParser):
 def build_parser(compare=(), prog="python -m enot_lite.bench"):
     """The command line; `compare` names the extra solvers `--compare` may add (see `run`)."""
     parser = Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--dims", type=int, nargs="+",
+                        help="dimensions (default 2 4 8 16; with --suite, only these dimensions of the suite)")
     parser.add_argument("--pair", choices=["mix3tomix10", "gaussian"], default="mix3tomix10")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     if compare:
@@ -196,6 +197,12 @@ def parse(parser, argv=None):
     """Parsed and checked arguments: a bad one exits with status 2 and one line (argparse's
     `error`), before anything is measured."""
     args = parser.parse_args(argv)
+    suite_dims, args.dims = args.dims, args.dims or [2, 4, 8, 16]
+    if args.suite:
+        args.dims = suite_dims  # None: the whole suite
+        if args.steps is not None or args.presample:
+            parser.error("--suite runs fit's defaults (and, for budget, its own step counts): drop --steps/--presample")
+        return _writable(parser, args)
     if args.steps is not None and not 0 < args.steps <= checks.MAX_STEPS:
         parser.error(f"--steps must be in [1, {checks.MAX_STEPS}], got {args.steps}")
     if not 0 <= args.seed <= checks.MAX_SEED:
@@ -210,6 +217,10 @@ def parse(parser, argv=None):
         batch = max(with_defaults(d, PRESETS[args.preset](d))["batch_size"] for d in args.dims)
         if args.presample < batch:
             parser.error(f"--presample {args.presample} is smaller than a batch of the {args.preset} preset ({batch})")
+    return _writable(parser, args)
+
+
+def _writable(parser, args):
     try:
         os.makedirs(args.out, exist_ok=True)
         with tempfile.TemporaryFile(dir=args.out):
@@ -258,7 +269,7 @@ def run(args, compare=None):
 def main(argv=None):
     args = parse(build_parser(), argv)
     if args.suite:
-        return robust.main(args.suite, args.seed, args.out)
+        return robust.main(args.suite, args.seed, args.out, args.dims)
     return run(args)
 
 

@@ -6,11 +6,15 @@ give `grad_h_star`, and then the optimal map comes from a potential f:
 
     T(x) = x - grad h*(grad f(x))                       (h* the convex conjugate of h)
 
-A cost may also declare `degree` = p when it is translation invariant and homogeneous,
-c(m + s x, m + s y) = s^p c(x, y): then `fit` trains in a standard frame (`enot_lite.frame`),
-and a `spec` string that `get_cost` reads back (how model files name it).  A cost is a static
-argument of the jitted training loop, so it must be hashable (a frozen dataclass).  A cost
-written as just `h` and `grad_h_star` (no `c`) is accepted too.
+Optional, each used where present:
+- `degree` = p: the cost is translation invariant and homogeneous, c(m + s x, m + s y) =
+  s^p c(x, y), so `fit` trains in a standard frame (`enot_lite.frame`);
+- `project(t)`: puts a map's output back on the data's manifold (network maps);
+- `check(name, points)`: refuses data off that manifold;
+- `spec`: a string that `get_cost` reads back (how model files name the cost).
+A cost without `grad_h_star` gets its map as a network (`fit(..., map="network")`).  A cost is a
+static argument of the jitted training loop, so it must be hashable (a frozen dataclass).  A
+cost written as just `h` and `grad_h_star` (no `c`) is accepted too.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import dataclasses
 from typing import Protocol, runtime_checkable
 
 import jax.numpy as jnp
+import numpy as np
 
 
 @runtime_checkable
@@ -80,11 +85,58 @@ class PNorm:
         return jnp.sign(w) * jnp.abs(w) ** (1.0 / (self.p - 1.0))
 
 
+def _norm(z):
+    """||z|| over the last axis, with gradient 0 (not NaN) at z = 0."""
+    sq = (z * z).sum(axis=-1)
+    positive = sq > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, sq, 1.0)), 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Euclidean:
+    """c(x, y) = ||x - y||, the W1 cost.  h = ||.|| is not strictly convex, so no map comes from a
+    potential's gradient: `fit` learns the map as a network (transport rays are not unique)."""
+
+    spec = "euclidean"
+    degree = 1
+
+    def c(self, x, y):
+        return _norm(x - y)
+
+
+@dataclasses.dataclass(frozen=True)
+class Geodesic:
+    """c(x, y) = arccos <x, y> on the unit sphere S^{d-1}, the great-circle distance, computed as
+    2 arcsin(||x - y|| / 2) (the same number for unit vectors, with a finite derivative near
+    x = y).  The map is a network whose output is projected onto the sphere."""
+
+    spec = "geodesic"
+    tolerance = 1e-4  # inputs must have | ||x|| - 1 | below this
+
+    def c(self, x, y):
+        return 2.0 * jnp.arcsin(jnp.minimum(_norm(x - y) / 2.0, 1.0))
+
+    def project(self, t):
+        """t / ||t||: the nearest point of the sphere."""
+        return t / jnp.maximum(jnp.linalg.norm(t, axis=-1, keepdims=True), 1e-12)
+
+    def check(self, name, points):
+        """Refuse points off the unit sphere (numpy arrays of shape (n, d))."""
+        off = np.abs(np.linalg.norm(np.asarray(points, np.float64), axis=-1) - 1.0)
+        if off.size and off.max() > self.tolerance:
+            raise ValueError(f"the geodesic cost needs points on the unit sphere: {name} has a point at distance "
+                             f"{off.max():.3g} from it (normalise with x / ||x||)")
+
+
+_BUILT_IN = {"sqeuclidean": SqEuclidean, "euclidean": Euclidean, "geodesic": Geodesic}
+
+
 def get_cost(cost):
-    """Resolve `cost`: "sqeuclidean", "pnorm:<p>" (e.g. "pnorm:1.5"), or a cost object."""
+    """Resolve `cost`: "sqeuclidean", "euclidean", "geodesic", "pnorm:<p>" (e.g. "pnorm:1.5"),
+    or a cost object."""
     if isinstance(cost, str):
-        if cost == "sqeuclidean":
-            return SqEuclidean()
+        if cost in _BUILT_IN:
+            return _BUILT_IN[cost]()
         if cost.startswith("pnorm:"):
             try:
                 p = float(cost.split(":", 1)[1])
@@ -93,7 +145,7 @@ def get_cost(cost):
             if p is not None:
                 return PNorm(p)
         raise ValueError(
-            f"unknown cost {cost!r}: use 'sqeuclidean', 'pnorm:<p>' with p > 1 "
+            f"unknown cost {cost!r}: use 'sqeuclidean', 'euclidean', 'geodesic', 'pnorm:<p>' with p > 1 "
             "(e.g. 'pnorm:1.5'), or an object with a method c(x, y) (or h(z) and grad_h_star(w))"
         )
     if callable(getattr(cost, "c", None)) or callable(getattr(cost, "h", None)):
@@ -106,3 +158,8 @@ def get_cost(cost):
         f"cost must be a string or an object with a method c(x, y) (or h(z) and grad_h_star(w)), "
         f"got {type(cost).__name__}"
     )
+
+
+def has_gradient_map(cost) -> bool:
+    """Whether the cost gives T(x) = x - grad h*(grad f(x)) (it has `grad_h_star`)."""
+    return callable(getattr(cost, "grad_h_star", None))

@@ -70,3 +70,50 @@ PAIRS = {
     "gaussian -> checkerboard": (gaussian, checkerboard),
 }
 """name -> (sample_source, sample_target)."""
+
+
+# ----------------------------------------------------------------------------- the sphere S^2
+
+
+def _unit(v):
+    v = jnp.asarray(v, jnp.float32)
+    return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def von_mises_fisher(key, n, mean, kappa):
+    """n points on S^2 from the von Mises-Fisher law with unit mean direction `mean` and
+    concentration kappa: cos(angle to the mean) = 1 + log(u + (1 - u) e^(-2 kappa)) / kappa, u
+    uniform, and a uniform angle around the mean (then a reflection takes e_3 to `mean`)."""
+    k_w, k_phi = jax.random.split(key)
+    u = jax.random.uniform(k_w, (n,))
+    w = 1.0 + jnp.log(u + (1.0 - u) * jnp.exp(-2.0 * kappa)) / kappa
+    phi = 2 * jnp.pi * jax.random.uniform(k_phi, (n,))
+    r = jnp.sqrt(jnp.clip(1.0 - w * w, 0.0, 1.0))
+    z = jnp.stack([r * jnp.cos(phi), r * jnp.sin(phi), w], axis=1)  # around e_3
+    mean, e3 = _unit(mean), jnp.array([0.0, 0.0, 1.0])
+    v = e3 - mean
+    norm = jnp.linalg.norm(v)
+    v = jnp.where(norm > 1e-6, v / jnp.maximum(norm, 1e-12), 0.0)
+    return z - 2.0 * (z @ v)[:, None] * v[None, :]  # Householder reflection e_3 -> mean
+
+
+def sphere_mixture(means, kappa):
+    """A pure-JAX sampler(key, n) of an equal mixture of von Mises-Fisher caps on S^2."""
+    means = _unit(means)
+
+    def sample(key, n):
+        k_comp, k_points = jax.random.split(key)
+        which = jax.random.randint(k_comp, (n,), 0, means.shape[0])
+        caps = jax.vmap(lambda k, m: von_mises_fisher(k, n, m, kappa))(jax.random.split(k_points, means.shape[0]), means)
+        return caps[which, jnp.arange(n)]
+
+    return sample
+
+
+two_caps = sphere_mixture([[1.0, 0.0, 0.3], [-0.5, 0.8, 0.3]], kappa=12.0)
+"""Two caps on the northern side of S^2."""
+four_caps = sphere_mixture([[0.3, 0.9, -0.4], [-0.9, -0.2, -0.3], [0.6, -0.7, -0.3], [0.0, 0.0, -1.0]], kappa=20.0)
+"""Four tighter caps, mostly on the southern side."""
+
+SPHERE_PAIRS = {"two caps -> four caps": (two_caps, four_caps)}
+"""name -> (sample_source, sample_target) on the unit sphere S^2."""

@@ -170,3 +170,36 @@ def plot_l2_uvp_by_dim(ax, measured, linear, published=None):
     plain_log_ticks(ax, "y")
     outside_legend(ax, fontsize=7)
     return ax
+
+
+def geodesic_arc(a, b, n=24):
+    """n points along the great circle from unit vector a to unit vector b (slerp)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    angle = np.arccos(np.clip(a @ b, -1.0, 1.0))
+    s = np.linspace(0.0, 1.0, n)[:, None]
+    if angle < 1e-9:
+        return np.repeat(a[None], n, axis=0)
+    return (np.sin((1 - s) * angle) * a + np.sin(s * angle) * b) / np.sin(angle)
+
+
+def sphere_axes(ax):
+    """A 3-D axes prepared for points on S^2: a faint wireframe sphere, equal aspect, no panes."""
+    u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
+    ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color=PLAN, alpha=0.15, linewidth=0.5)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set(xlim=(-1, 1), ylim=(-1, 1), zlim=(-1, 1), xticks=[-1, 0, 1], yticks=[-1, 0, 1], zticks=[-1, 0, 1])
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.pane.set_visible(False)
+    return ax
+
+
+def plot_sphere_map(ax, x, y, t, arcs=24, s=4):
+    """Source x, target y and mapped T(x) on S^2 (3-D axes from `sphere_axes`), with the
+    great-circle arcs x -> T(x) of the first `arcs` points.  Returns (mapped scatter, arc lines)."""
+    x, y, t = (np.asarray(z) for z in (x, y, t))
+    ax.scatter(*x.T, s=s, color=SOURCE, alpha=0.4, label="source")
+    ax.scatter(*y.T, s=s, color=TARGET, alpha=0.4, label="target")
+    mapped = ax.scatter(*t.T, s=s, color=MAPPED, alpha=0.8, label="mapped T(x)")
+    lines = [ax.plot(*geodesic_arc(a, b).T, color=PLAN, lw=0.8)[0] for a, b in zip(x[:arcs], t[:arcs])]
+    ax.legend(loc="upper left", markerscale=3, fontsize=8)
+    return mapped, lines

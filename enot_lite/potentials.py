@@ -1,4 +1,5 @@
-"""The networks: an MLP potential R^d -> R (f_theta, g_phi) with ELU activations."""
+"""The networks, MLPs with ELU activations: a potential R^d -> R (f_theta, g_phi), and a map
+network R^d -> R^d (T_theta, for costs whose map does not come from a potential's gradient)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -55,3 +56,28 @@ def value(hidden, params, x):
 def init(hidden, key, dim):
     """Fresh parameters for a potential on R^dim (flax's default initialisers)."""
     return Potential(tuple(hidden)).init(key, jnp.zeros((1, dim), jnp.float32))
+
+
+class MapNetwork(nn.Module):
+    """T(x) = x + W a_k + b with a_l = elu(z_l) as in `Potential`: a residual MLP R^d -> R^d.
+    The output layer starts at zero, so T starts as the identity."""
+
+    hidden: Sequence[int]
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray):
+        *inner, last = layer_names(self.hidden)
+        a = x
+        for width, name in zip(self.hidden, inner):
+            a = elu(nn.Dense(width, name=name)(a))
+        return x + nn.Dense(x.shape[-1], name=last, kernel_init=nn.initializers.zeros)(a)
+
+
+def map_value(hidden, params, x):
+    """T(x) for a batch x (n, d) -> (n, d)."""
+    return MapNetwork(tuple(hidden)).apply(params, x)
+
+
+def map_init(hidden, key, dim):
+    """Fresh parameters for a map network on R^dim (T = identity)."""
+    return MapNetwork(tuple(hidden)).init(key, jnp.zeros((1, dim), jnp.float32))

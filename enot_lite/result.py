@@ -1,7 +1,7 @@
 """A trained ENOT model (`ENOTResult`), and its file format: data only, never code.
 
 A model file is an `.npz` archive read with `allow_pickle=False`: a JSON header (format,
-version, dim, widths, the cost as a spec string, the frame, settings, dual value) and one array
+version, dim, widths, the cost as a spec string, the map mode, the frame, settings, dual value) and one array
 per network parameter and history column.  Loading one can only ever read numbers and text.
 """
 from __future__ import annotations
@@ -29,17 +29,17 @@ class DivergenceError(RuntimeError):
         self.step, self.result = step, result
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _transport(cost, hidden, params, x):
-    return train.functions(cost, hidden)["T"](params, x)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _transport(cost, hidden, map, params, x):
+    return train.functions(cost, hidden, map=map)["T"](params, x)
 
 
 _value = jax.jit(potentials.value, static_argnums=0)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _c_transform(cost, hidden, params_f, params_g, x):
-    return loss.c_transform(**train.functions(cost, hidden), theta=params_f, phi=params_g, x=x)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _c_transform(cost, hidden, map, params_f, params_g, x):
+    return loss.c_transform(**train.functions(cost, hidden, map=map), theta=params_f, phi=params_g, x=x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +57,12 @@ class ENOTResult:
     dual_value: float  # mean g_T(x) + mean g(y) on an evaluation sample, in the data's units
     frame: Frame  # the networks were trained on (x - frame.shift) / frame.scale
     interrupted: bool = False  # training was stopped by Ctrl-C before its last step
+    map: str = "gradient"  # T from f's gradient, or "network": params_f are a map network's
+
+    def _gradient_mode(self, what):
+        if self.map != "gradient":
+            raise ValueError(f"{what} needs a map from a potential's gradient; this model's map is a network "
+                             f"(cost {getattr(self.cost, 'spec', self.cost)!r} has no grad_h_star), and g is its only potential")
 
     def _points(self, z, name):
         """z (n, d) or (d,) as a 2-D float32 array in the training frame."""
@@ -66,25 +72,28 @@ class ENOTResult:
         return self.frame.to_frame(jnp.atleast_2d(z))
 
     def transport(self, x):
-        """The forward map T(x) = x - grad h*(grad f(x)), for x of shape (n, d) or (d,)."""
-        t = _transport(self.cost, self.hidden, self.params_f, self._points(x, "x"))
+        """The forward map T(x) = x - grad h*(grad f(x)) (or the map network's T(x)), for x of
+        shape (n, d) or (d,)."""
+        t = _transport(self.cost, self.hidden, self.map, self.params_f, self._points(x, "x"))
         return self.frame.from_frame(t).reshape(jnp.shape(x))
 
     def inverse_transport(self, y):
         """The inverse map S(y) = y - grad h*(grad g(y)) (learned only with bidirectional=True;
         the inverse problem uses the same h, so costs are assumed symmetric, h(z) = h(-z))."""
+        self._gradient_mode("inverse_transport")
         if not self.bidirectional:
             raise ValueError("inverse_transport needs a model fitted with bidirectional=True")
-        s = _transport(self.cost, self.hidden, self.params_g, self._points(y, "y"))
+        s = _transport(self.cost, self.hidden, self.map, self.params_g, self._points(y, "y"))
         return self.frame.from_frame(s).reshape(jnp.shape(y))
 
     def c_transform(self, x):
         """The amortised c-transform g_T(x) = c(x, T(x)) - g(T(x)), an upper bound of g^c(x)."""
-        g_T = _c_transform(self.cost, self.hidden, self.params_f, self.params_g, self._points(x, "x"))
+        g_T = _c_transform(self.cost, self.hidden, self.map, self.params_f, self.params_g, self._points(x, "x"))
         return (self.frame.cost_factor * g_T).reshape(jnp.shape(x)[:-1])
 
     def f(self, x):
         """The source potential f(x) (its gradient defines the forward map)."""
+        self._gradient_mode("f")
         return (self.frame.cost_factor * _value(self.hidden, self.params_f, self._points(x, "x"))).reshape(jnp.shape(x)[:-1])
 
     def g(self, y):
@@ -103,7 +112,8 @@ class ENOTResult:
                       cost=getattr(self.cost, "spec", None), bidirectional=self.bidirectional,
                       frame=dict(shift=[float(v) for v in self.frame.shift], scale=self.frame.scale,
                                  degree=self.frame.degree),
-                      settings=self.settings, dual_value=self.dual_value, interrupted=self.interrupted)
+                      settings=self.settings, dual_value=self.dual_value, interrupted=self.interrupted,
+                      map=self.map)
         arrays = {f"params/{name}/{path}": np.asarray(leaf) for name, params in (("f", self.params_f), ("g", self.params_g))
                   for path, leaf in _flatten(params).items()}
         arrays |= {f"history/{k}": np.asarray(v) for k, v in self.history.items()}
@@ -167,9 +177,13 @@ def load(path, cost=None) -> ENOTResult:
         cost = costs.get_cost(spec)
     else:
         cost = costs.get_cost(cost)
-    expected = _flatten(jax.eval_shape(lambda: potentials.init(hidden, jax.random.key(0), dim)))
+    map = header.get("map", "gradient")
+    if map not in ("gradient", "network"):
+        raise refuse(f"unknown map {map!r}")
+    init = {"f": potentials.init if map == "gradient" else potentials.map_init, "g": potentials.init}
     params = {}
     for name in ("f", "g"):
+        expected = _flatten(jax.eval_shape(lambda: init[name](hidden, jax.random.key(0), dim)))
         found = {k.split("/", 2)[2]: v for k, v in arrays.items() if k.startswith(f"params/{name}/")}
         if set(found) != set(expected):
             raise refuse(f"the parameters of {name} do not match a network of widths {list(hidden)} on R^{dim}")
@@ -181,4 +195,4 @@ def load(path, cost=None) -> ENOTResult:
     history = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("history/")}
     return ENOTResult(params["f"], params["g"], dim, hidden, cost, bool(header.get("bidirectional", True)),
                       header.get("settings", {}), history, float(header.get("dual_value", float("nan"))), box,
-                      bool(header.get("interrupted", False)))
+                      bool(header.get("interrupted", False)), map)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from enot_lite import benchmark, checks, frame as frames, train
-from enot_lite.costs import get_cost, pairwise
+from enot_lite.costs import get_cost, has_gradient_map, pairwise
 from enot_lite.result import DivergenceError, ENOTResult
 
 BLOW_UP = 1e4
@@ -20,19 +20,21 @@ of a random pairing of the data in the training frame (the scale every one of th
 
 
 def default_hidden(dim):
-    """The default network: three hidden layers of width max(64, 2 d), at most 512."""
-    return (min(512, max(64, 2 * dim)),) * 3
+    """The default network: three hidden layers of width max(64, min(4 d, 128), 2 d), at most 512
+    (64 up to d = 16, then 4 d up to 128 at d = 32, then 2 d from d = 64)."""
+    return (min(512, max(64, min(4 * dim, 128), 2 * dim)),) * 3
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
-        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), bidirectional=True, frame="standard", seed=0,
-        reference_map=None, progress=True, callback=None) -> ENOTResult:
+        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), map=None, bidirectional=None, frame="standard",
+        seed=0, reference_map=None, progress=True, callback=None) -> ENOTResult:
     """Fit ENOT between `source` (mu) and `target` (nu).
 
     Args:
       source, target: arrays (n, d) (batches are resampled on device) or pure-JAX samplers
         sample(key, n) -> (n, d), called inside the jitted loop.
-      cost: "sqeuclidean" (1/2 ||x - y||^2), "pnorm:<p>", or a cost object (`costs`).
+      cost: "sqeuclidean" (1/2 ||x - y||^2), "pnorm:<p>", "euclidean" (||x - y||), "geodesic"
+        (arccos <x, y> on the unit sphere), or a cost object (`costs`).
       tau: expectile in (0, 1]; tau -> 1 makes g_T a tight c-transform.
       lam: weight >= 0 of the expectile regulariser.
       steps: gradient updates, exactly (forward and inverse alternate when bidirectional).
@@ -40,7 +42,11 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
         step size.
       schedule: "cosine" (decay the step size to 1 % of it over `steps`) or "constant".
       betas: Adam's (b1, b2), each in [0, 1).
-      bidirectional: also learn the inverse map with g (alternating roles every step).
+      map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
+        (T a residual MLP R^d -> R^d, projected by the cost's `project`; the only choice for a cost
+        that gives just c(x, y)).  Default: "gradient" where the cost allows it.
+      bidirectional: also learn the inverse map with g (alternating roles every step); gradient
+        maps only.  Default: True for gradient maps, False for network maps.
       frame: "standard" trains on (x - m) / s, one shift m and scale s for both samples (`frame`),
         when the cost declares a `degree` (it is translation invariant and homogeneous), else in
         the data's units with a warning if their scale is far from 1; None: the data's units.
@@ -55,8 +61,13 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
     `.interrupted = True`.  Raises `DivergenceError` (with the last good model) when a step's loss
     is not finite or blows up (see `BLOW_UP`).
     """
-    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed)
     cost = get_cost(cost)
+    map = _map(map, cost)
+    bidirectional = (map == "gradient") if bidirectional is None else bidirectional
+    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed)
+    if map == "network" and settings["bidirectional"]:
+        raise ValueError("bidirectional=True needs a gradient map (the inverse map is g's gradient); a network map "
+                         "is one-directional: leave bidirectional unset or False")
     sample_source, source_data, dim = checks.data("source", source)
     sample_target, target_data, dim_target = checks.data("target", target)
     if dim != dim_target:
@@ -72,19 +83,33 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
     key = jax.random.key(settings["seed"])
     x_pilot, y_pilot = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
                         enumerate(((sample_source, source_data), (sample_target, target_data)), start=11))
+    if hasattr(cost, "check"):
+        for name, a, pilot in (("source", source_data, x_pilot), ("target", target_data, y_pilot)):
+            cost.check(name, pilot if a is None else a)
     box = _frame(settings["frame"], cost, x_pilot, y_pilot)
     data = train.Data(source_data, target_data, jnp.asarray(box.shift), jnp.float32(box.scale))
     mean_cost = float(jnp.mean(pairwise(cost, box.to_frame(x_pilot), box.to_frame(y_pilot[::-1]))))
     config, hyper = train.configure(
-        dim, hidden=hidden, cost=cost, sample_source=sample_source, sample_target=sample_target,
+        dim, hidden=hidden, cost=cost, sample_source=sample_source, sample_target=sample_target, map=map,
         limit=BLOW_UP * (mean_cost + mean_cost**2),
         **{k: settings[k] for k in ("batch_size", "steps", "tau", "lam", "learning_rate", "schedule", "betas", "bidirectional")})
     x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
                       enumerate(((sample_source, source_data), (sample_target, target_data)), start=7))
     t_eval = None if reference_map is None else jnp.asarray(reference_map(x_eval), jnp.float32)
-    model = lambda state, history: ENOTResult(*state.params, dim, hidden, cost, config.bidirectional, settings,
-                                              history, float("nan"), box)
+    model = lambda state, history: ENOTResult(*state.params, dim, hidden, cost, config.bidirectional,
+                                              settings | {"map": map}, history, float("nan"), box, map=map)
     return _train(config, hyper, data, key, model, (x_eval, y_eval, t_eval), progress, callback)
+
+
+def _map(choice, cost):
+    """The map mode for `cost`: "gradient" where it has grad_h_star, else "network"."""
+    if choice is None:
+        return "gradient" if has_gradient_map(cost) else "network"
+    checks.one_of("map", choice, ("gradient", "network"))
+    if choice == "gradient" and not has_gradient_map(cost):
+        raise ValueError(f"map='gradient' needs a cost with grad_h_star (T(x) = x - grad h*(grad f(x))); the cost "
+                         f"{getattr(cost, 'spec', cost)!r} gives only c(x, y): use map='network'")
+    return choice
 
 
 def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed):

@@ -40,6 +40,7 @@ class Config:
     b2: float
     final_lr_fraction: float  # 0.01: cosine decay to 1 % of the step size; 1.0: constant
     share_backward: bool = True  # g through `shared_backward.value` (same gradients, one backward pass)
+    map: str = "gradient"  # T from f's gradient, or "network": f is a map network T_theta
 
 
 class Hyper(NamedTuple):
@@ -77,13 +78,13 @@ def chunk_size(steps, per_iteration):
 
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
               bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
-              limit=float("inf")):
+              limit=float("inf"), map="gradient"):
     """(Config, Hyper) for these settings, unchecked (`fit` validates them first)."""
     config = Config(
         dim=dim, hidden=tuple(hidden), batch_size=batch_size, chunk=chunk_size(steps, 2 if bidirectional else 1),
         bidirectional=bool(bidirectional), cost=costs.SqEuclidean() if cost is None else cost,
         sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
-        final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward,
+        final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward, map=map,
     )
     hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
@@ -103,20 +104,27 @@ def optimizer(config: Config, hyper: Hyper | None) -> optax.GradientTransformati
 
 
 def init_state(config: Config, key) -> TrainState:
-    """Fresh networks f and g, Adam's state, the PRNG key of the batches, step 0 (from `key`,
-    e.g. `jax.random.key(seed)`)."""
+    """Fresh networks f (or the map network) and g, Adam's state, the PRNG key of the batches,
+    step 0 (from `key`, e.g. `jax.random.key(seed)`)."""
     key_f, key_g, key = jax.random.split(key, 3)
-    params = (potentials.init(config.hidden, key_f, config.dim), potentials.init(config.hidden, key_g, config.dim))
+    init_f = potentials.init if config.map == "gradient" else potentials.map_init
+    params = (init_f(config.hidden, key_f, config.dim), potentials.init(config.hidden, key_g, config.dim))
     tx = optimizer(config, hyper=None)
     return TrainState(params, tuple(tx.init(p) for p in params), key, jnp.zeros((), jnp.int32))
 
 
-def functions(cost, hidden, share_backward=False):
-    """What the loss takes: c(x, y), the map T(theta, x) = x - grad h*(grad f_theta(x)) and the
-    potential g(phi, y), for networks of widths `hidden`."""
-    f = functools.partial(potentials.value, hidden)
-    g = functools.partial(shared_backward.value, hidden) if share_backward else f
-    return dict(c=functools.partial(costs.pairwise, cost), T=functools.partial(loss.gradient_map, cost.grad_h_star, f), g=g)
+def functions(cost, hidden, share_backward=False, map="gradient"):
+    """What the loss takes: c(x, y), the map T(theta, x) and the potential g(phi, y), for networks
+    of widths `hidden`.  T(x) = x - grad h*(grad f_theta(x)), or with map="network" the map
+    network's output, projected by the cost's `project` if it has one."""
+    value = functools.partial(potentials.value, hidden)
+    g = functools.partial(shared_backward.value, hidden) if share_backward else value
+    if map == "gradient":
+        T = functools.partial(loss.gradient_map, cost.grad_h_star, value)
+    else:
+        project = getattr(cost, "project", lambda t: t)
+        T = lambda theta, x: project(potentials.map_value(hidden, theta, x))
+    return dict(c=functools.partial(costs.pairwise, cost), T=T, g=g)
 
 
 def draw(sampler, data, key, n):
@@ -146,7 +154,7 @@ def update(config: Config, hyper: Hyper, params, opt_state, x, y):
     """One step on the batch (x, y): Adam on the ENOT loss for (f, g) = params.
     Returns (params, opt_state, (L_f, L_g, dual value))."""
     grad_fn = jax.value_and_grad(loss.enot_loss, argnums=(0, 1), has_aux=True)
-    fns = functions(config.cost, config.hidden, config.share_backward)
+    fns = functions(config.cost, config.hidden, config.share_backward, config.map)
     (_, metrics), grads = grad_fn(*params, x, y, hyper.tau, hyper.lam, **fns)
     tx = optimizer(config, hyper)
     new_params, new_opt = [], []

@@ -6,6 +6,8 @@ control's `.value` from Python fires the same callback as moving it in the brows
 """
 from __future__ import annotations
 
+import base64
+import io
 import time
 
 import ipywidgets as W
@@ -41,7 +43,7 @@ class Panel(W.VBox):
         self.figure.canvas.draw_idle()
 
     def refresh(self):
-        self.output.clear_output()
+        self.output.outputs = ()  # clear_output() only asks a front end to clear; this clears the state too
         try:
             self.update()
             self.figure.canvas.draw_idle()
@@ -50,6 +52,16 @@ class Panel(W.VBox):
 
     def update(self):
         raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a PNG of the figure as it is when displayed (its first state):
+        what a page without a kernel (the course site, a notebook viewer) shows instead."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            buf = io.BytesIO()
+            self.figure.savefig(buf, format="png", dpi="figure")
+            bundle["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        return bundle
 
 
 def _figure(*args, **kwargs):
@@ -240,7 +252,7 @@ class Explorer(Panel):
                  batch_size=256, hidden=(64, 64, 64), n_plot=400, n_exact=256, seed=0):
         self.settings = dict(steps=steps, batch_size=batch_size, hidden=hidden, seed=seed, progress=False)
         self.pair = _dropdown("pair", pair, datasets.PAIRS)
-        self.cost = _dropdown("cost", cost, ["sqeuclidean", "pnorm:1.5", "pnorm:3"])
+        self.cost = _dropdown("cost", cost, ["sqeuclidean", "pnorm:1.5", "pnorm:3", "euclidean"])
         self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
         self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
         self.n_plot = checks.number("n_plot", n_plot, 2, 100_000, low_open=False, kind=int)
@@ -292,13 +304,17 @@ class Explorer(Panel):
         pts = np.concatenate([x, y, mapped])
         lo, hi = pts.min(0) - 0.3, pts.max(0) + 0.3
         g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60))
-        f = np.asarray(result.f(np.stack([g1.ravel(), g2.ravel()], 1).astype(np.float32))).reshape(g1.shape)
+        grid = np.stack([g1.ravel(), g2.ravel()], 1).astype(np.float32)
+        gradient = result.map == "gradient"  # a network map has no f: show g, the potential it trains against
+        levels = np.asarray(result.f(grid) if gradient else result.g(grid)).reshape(g1.shape)
         if self.contours is not None:
             self.contours.remove()
-        self.contours = self.ax_map.contour(g1, g2, f, levels=12, cmap=plotting.POTENTIAL_CMAP, linewidths=0.7, alpha=0.6)
+        self.contours = self.ax_map.contour(g1, g2, levels, levels=12, cmap=plotting.POTENTIAL_CMAP, linewidths=0.7,
+                                            alpha=0.6)
         self.ax_map.set_xlim(lo[0], hi[0])
         self.ax_map.set_ylim(lo[1], hi[1])
-        self.ax_map.set_title("map T(x) = x - grad h*(grad f(x)); contours of f", fontsize=9)
+        self.ax_map.set_title("map T(x) = x - grad h*(grad f(x)); contours of f" if gradient else
+                              "map network T(x); contours of g", fontsize=9)
 
 
 class BenchmarkWidget(Panel):
@@ -331,6 +347,42 @@ class BenchmarkWidget(Panel):
         self.ax.set_ylim(min(shown) / 2, max(shown) * 2)
         self.ax.set_title(f"{self.pair.name}: tau = {self.tau.value:.3f}, lambda = {self.lam.value:.2f}, "
                           f"final L2-UVP {h['l2_uvp'][-1]:.2f}%", fontsize=9)
+
+
+class SphereExplorer(Panel):
+    """tau and lambda on a pair of distributions on S^2 with the geodesic cost: ENOT retrains (a
+    map network projected onto the sphere) and the mapped points and their great-circle arcs
+    move in place; the title compares the dual value with the exact cost of a subsample."""
+
+    def __init__(self, pair="two caps -> four caps", tau=0.99, lam=1.0, steps=1500, n_plot=400, n_exact=400,
+                 arcs=30, seed=0):
+        source, target = datasets.SPHERE_PAIRS[_dropdown("pair", pair, datasets.SPHERE_PAIRS).value]
+        self.sample_source, self.sample_target = source, target
+        self.settings = dict(cost="geodesic", steps=steps, seed=seed, progress=False)
+        self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
+        self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
+        n_plot = checks.number("n_plot", n_plot, 2, 100_000, low_open=False, kind=int)
+        n_exact = checks.number("n_exact", n_exact, 2, n_plot, low_open=False, kind=int)
+        unit = lambda z: z / np.linalg.norm(z, axis=1, keepdims=True)
+        self.x = unit(np.asarray(source(jax.random.key(101), n_plot), np.float64))
+        self.y = unit(np.asarray(target(jax.random.key(102), n_plot), np.float64))
+        self.exact = discrete.ot_cost(self.x[:n_exact], self.y[:n_exact], "geodesic")
+        with plt.ioff():
+            fig = plt.figure(figsize=(6, 5.5), layout="constrained")
+        self.ax = plotting.sphere_axes(fig.add_subplot(projection="3d"))
+        self.mapped, self.arcs = plotting.plot_sphere_map(self.ax, self.x, self.y, self.x, arcs=arcs)
+        self.result = None
+        super().__init__([self.tau, self.lam], fig)
+
+    def update(self):
+        self.result = enot_lite.fit(self.sample_source, self.sample_target, tau=self.tau.value, lam=self.lam.value,
+                                    **self.settings)
+        t = np.asarray(self.result.transport(self.x.astype(np.float32)), np.float64)
+        self.mapped._offsets3d = tuple(t.T)
+        for line, a, b in zip(self.arcs, self.x, t):
+            line.set_data_3d(*plotting.geodesic_arc(a, b).T)
+        self.ax.set_title(f"tau = {self.tau.value:.3f}, lambda = {self.lam.value:.2f}: dual "
+                          f"{self.result.dual_value:.3f}, exact {self.exact:.3f} ({len(self.x)} points)", fontsize=9)
 
 
 def explorer(**kwargs) -> Explorer:

@@ -1,4 +1,4 @@
-"""The package's home: one dependency set for pip, conda and Binder; stripped notebooks; a true README."""
+"""The package's home: ranges in pyproject, one pinned set for Binder, conda and CI; stripped notebooks; a true README."""
 import importlib.metadata
 import json
 import os
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+import course.pins
 import enot_lite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,20 +58,52 @@ def test_environment_yml_parser_agrees_with_yaml():
     assert set(d.split("=")[0] for d in env["dependencies"] if isinstance(d, str)) == {"python", "pip"}
 
 
-def test_pip_conda_and_binder_install_the_same_dependencies():
-    pip = _normalise(_pyproject()["project"]["dependencies"])
-    conda = _normalise(_environment_yml_pip_section())
-    binder = _normalise((ROOT / "binder/requirements.txt").read_text().splitlines())
-    assert pip == conda, "environment.yml drifted from pyproject.toml"
-    assert pip == binder, "binder/requirements.txt drifted from pyproject.toml"
-    assert {"jax", "flax", "optax", "ipywidgets", "matplotlib", "ipympl", "jupyterlab", "tqdm"} <= set(pip)
-    assert "-e ." in (ROOT / "environment.yml").read_text()
+def test_environment_yml_carries_the_binder_pins():
+    conda = [line for line in _environment_yml_pip_section() if line != "-e ."]
+    binder = [line for line in (ROOT / "binder/requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert conda == binder, "environment.yml drifted from binder/requirements.txt (make pins writes both)"
+    assert "-e ." in _environment_yml_pip_section()
+
+
+def test_binder_pins_exact_versions_within_pyproject_ranges():
+    """pyproject.toml keeps ranges; binder/requirements.txt pins each dependency to one version in
+    its range (JupyterLab keeps pyproject's range: Binder's base image provides it)."""
+    pins = course.pins.read_requirements()
+    wrong = []
+    for req in course.pins.direct():
+        name = course.pins.canonical(req.name)
+        pin = pins.get(name)
+        if name in course.pins.UNPINNED:
+            if pin is None or pin.specifier != req.specifier:
+                wrong.append(f"{name}: keeps pyproject's range {req.specifier}, has {pin}")
+            continue
+        exact = [s.version for s in pin.specifier if s.operator == "=="] if pin else []
+        if len(exact) != 1 or len(pin.specifier) != 1:
+            wrong.append(f"{name}: not pinned with == ({pin})")
+        elif not req.specifier.contains(exact[0], prereleases=True):
+            wrong.append(f"{name}=={exact[0]} is outside pyproject's {req.specifier}")
+    assert not wrong, wrong
+    assert {"jax", "jaxlib", "flax", "optax", "numpy"} <= set(pins)
+
+
+def test_the_installed_set_is_the_pinned_set():
+    """What this environment runs is what binder/requirements.txt pins, and the pins are complete:
+    every package the runtime dependencies pull in is pinned (a lock, not just the direct
+    dependencies).  make and CI install with `-c binder/requirements.txt`; `make pins` refreshes it."""
+    pins = course.pins.read_requirements()
+    installed = course.pins.closure(r.name for r in course.pins.direct() if course.pins.canonical(r.name) not in course.pins.UNPINNED)
+    exact = {name: str(req.specifier)[2:] for name, req in pins.items() if name not in course.pins.UNPINNED}
+    differ = {name: (exact.get(name), installed.get(name)) for name in set(exact) | set(installed)
+              if exact.get(name) != installed.get(name)}
+    assert not differ, f"{{name: (pinned, installed)}}: {differ}"
 
 
 def test_every_requirement_is_installed_at_an_allowed_version():
-    """A `pip check` for our own lists: what binder/requirements.txt (= pyproject's dependencies)
-    and the test extra ask for is installed in the environment running the tests."""
-    lines = (ROOT / "binder/requirements.txt").read_text().splitlines() + _pyproject()["project"]["optional-dependencies"]["test"]
+    """A `pip check` for our own lists: pyproject's dependencies and the test and course extras
+    are installed in the environment running the tests, at versions their ranges allow."""
+    project = _pyproject()["project"]
+    lines = project["dependencies"] + project["optional-dependencies"]["test"] + project["optional-dependencies"]["course"]
     wrong = []
     for name, spec in _normalise(lines).items():
         try:
@@ -81,6 +114,16 @@ def test_every_requirement_is_installed_at_an_allowed_version():
         if not Requirement(f"{name}{spec}").specifier.contains(version, prereleases=True):
             wrong.append(f"{name} {version} does not satisfy {spec}")
     assert not wrong, wrong
+
+
+def test_the_lower_bounds_were_run():
+    """docs/oldest-versions.md records a run of the tests with every lower bound of pyproject.toml;
+    raising or lowering a bound means running it again (the commands are in that file)."""
+    record = (ROOT / "docs/oldest-versions.md").read_text()
+    for req in course.pins.direct():
+        lower = [s.version for s in req.specifier if s.operator == ">="]
+        assert len(lower) == 1, req
+        assert f"{req.name}=={lower[0]}" in record, f"{req.name}=={lower[0]} not in docs/oldest-versions.md"
 
 
 def test_postbuild_is_executable_and_installs_without_deps():
@@ -170,8 +213,10 @@ def test_the_installed_package_never_imports_ott():
 def test_ci_installs_chromium_then_runs_make_test():
     ci = (ROOT / ".ci/run").read_text()
     assert "apt-get install" in ci and "chromium" in ci
-    assert ci.rstrip().endswith("make test")
-    assert "ENOT_QUICK=1" in (ROOT / "Makefile").read_text()
+    assert ci.rstrip().endswith('make test PINS="-c binder/requirements.txt"'), "CI tests the pinned set"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "ENOT_QUICK=1" in makefile
+    assert '-c binder/requirements.txt' in makefile and "$(PINS) -e \".[test,course]\"" in makefile
 
 
 @pytest.mark.slow

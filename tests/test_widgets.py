@@ -59,6 +59,21 @@ def test_plan_widget_redraws_with_the_new_size():
     assert not np.allclose(first, w.x)
 
 
+def test_a_widget_displays_with_a_png_of_its_first_state():
+    """Without a kernel (the course site, a notebook viewer) a widget shows this picture."""
+    import base64
+    import io
+
+    import matplotlib.image
+
+    w = widgets.PlanWidget(seed=0)
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/plain" in bundle
+    png = matplotlib.image.imread(io.BytesIO(base64.b64decode(bundle["image/png"])), format="png")
+    width, height = (w.figure.get_size_inches() * w.figure.dpi).round().astype(int)
+    assert png.shape[:2] == (height, width) and png[..., :3].std() > 0.05  # the figure, not a blank canvas
+
+
 def test_c_transform_widget_dual_never_exceeds_the_ot_cost():
     rng = np.random.default_rng(0)
     w = widgets.CTransformWidget(rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 1)
@@ -124,3 +139,23 @@ def test_a_gaussian_pair_in_the_benchmark_widget_draws_without_warnings():
         w = widgets.BenchmarkWidget(benchmark.gaussian(2), steps=200)
         w.figure.canvas.draw()
     assert w.result.history["l2_uvp"][-1] > 0 and not w.output.outputs
+
+
+def test_the_sphere_explorer_keeps_points_on_the_sphere_and_retrains_without_compiling():
+    w = widgets.SphereExplorer(steps=300)
+    first = np.array(w.mapped._offsets3d).T
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    compiled = train.compilations()
+    w.tau.value = 0.9
+    assert train.compilations() == compiled and not w.output.outputs
+    assert not np.allclose(first, np.array(w.mapped._offsets3d).T)
+    assert w.result.settings["tau"] == 0.9 and w.exact > 0
+
+
+def test_the_explorer_shows_g_for_a_network_map(explorer):
+    explorer.cost.value = "euclidean"
+    try:
+        assert explorer.result.map == "network" and not explorer.output.outputs
+        assert "contours of g" in explorer.ax_map.get_title()
+    finally:
+        explorer.cost.value = "sqeuclidean"
