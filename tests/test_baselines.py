@@ -116,3 +116,26 @@ def test_the_amortisation_gap_of_a_trained_enot_model_is_small_and_non_negative(
     gap = baselines.amortisation_gap(result, x)
     scale = float(np.mean(discrete.cost_matrix(x[:64], np.asarray(target(jax.random.key(2), 64)))))
     assert gap.min() > -1e-3 * scale and np.median(gap) < 0.05 * scale
+
+
+@pytest.mark.slow
+def test_bench_compare_w2ot_prints_enot_and_the_baselines_side_by_side(tmp_path, capsys):
+    from enot_lite import bench
+
+    rows = bench.main(["--dims", "2", "--steps", "400", "--compare", "w2ot", "--out", str(tmp_path)])
+    assert [r.solver for r in rows] == ["enot_lite", "w2ot", "exact", "minimax"]
+    assert all(r.steps == 400 and r.steps_per_s > 0 and np.isfinite(r.l2_uvp) for r in rows)
+    out = capsys.readouterr().out
+    assert "ms/update" in out and "x ENOT" in out and out.count("minimax") >= 2
+
+
+@pytest.mark.parametrize("argv, why", [(["--compare", "ott"], "invalid choice"),
+                                       (["--suite", "robust", "--compare", "w2ot"], "--compare runs beside")])
+def test_bench_compare_refuses_bad_arguments_in_one_line(argv, why, monkeypatch, capsys):
+    from enot_lite import bench
+
+    monkeypatch.setattr(bench, "matmul_peak", lambda: pytest.fail("the peak probe ran"))
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and why in err and err.count("\n") == 1, err
