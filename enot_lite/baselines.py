@@ -53,8 +53,8 @@ def fine_tune(c, g, phi, x, y0, iterations):
 
     The problems of different rows are independent, so their sum has every row's minimiser as
     its own: one L-BFGS solve over the whole batch (n x d unknowns) finds them all.  W2OT's code
-    runs one solver per row instead (vmapped); on CPU a vmapped line search costs 35x more
-    per iteration for the same decrease (docs/benchmarks.md, section 5)."""
+    runs one solver per row instead (vmapped); on CPU that reaches the same objective at a
+    far higher cost per solve (`benchmarks/lbfgs_batch.py`; docs/benchmarks.md, section 6)."""
     objective = lambda y: jnp.sum(c(x, y) - g(phi, y))
     opt = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(objective)
