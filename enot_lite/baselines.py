@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from enot_lite import benchmark, checks, costs, frame as frames, train
+from enot_lite import benchmark, checks, costs, frame as frames, solver, train
 
 METHODS = ("exact", "w2ot", "minimax")
 INNER_STEPS = {"exact": 0, "w2ot": 10, "minimax": 5}
@@ -213,7 +213,7 @@ def fit(source, target, method, *, inner_steps=None, cost="sqeuclidean", steps=5
     cost = costs.get_cost(cost)
     sample_source, source_data, dim = checks.data("source", source)
     sample_target, target_data, _ = checks.data("target", target)
-    hidden = tuple(hidden) if hidden is not None else (min(512, max(64, 2 * dim)),) * 3  # fit's default
+    hidden = tuple(hidden) if hidden is not None else solver.default_hidden(dim)  # fit's default
     key = jax.random.key(seed)
     pilot = [_draw(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
              enumerate(((sample_source, source_data), (sample_target, target_data)), start=11)]
