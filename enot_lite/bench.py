@@ -3,6 +3,7 @@
     python -m enot_lite.bench --dims 2 4 8 16 --preset quick [--steps N] [--seed S] [--out DIR]
     python -m enot_lite.bench --suite robust                  # fit's defaults on the robustness suite
     python -m enot_lite.bench --sweep tau=0.9,0.99,1 lam=0,0.3,1 --dims 64   # a grid of tau x lambda (x seeds)
+    python -m enot_lite.bench --dims 8 --compare w2ot         # ENOT beside the conjugate-problem baselines
 
 (`benchmarks/compare_ott.py` runs the same table side by side with OTT-JAX.)
 
@@ -14,6 +15,12 @@ With --sweep: trains the grid of the listed values (`enot_lite.sweep`, the other
 on every D, prints each cell's dual value and L2-UVP (on the cell's evaluation sample) and the
 grid's speed, and writes sweep.csv and one heat map of L2-UVP over tau x lambda per D
 (sweep_D<d>.png).
+
+`--compare w2ot` also trains the baselines of `enot_lite.baselines` (W2OT's L-BFGS conjugate, the
+exact c-transform over the batch, the minimax objective) with the preset's network, batch,
+optimiser and steps on the same pair and data, and prints them beside ENOT: milliseconds per
+update (steady state), how many times ENOT's, wall time and L2-UVP.  Their GFLOP/s is not
+reported (XLA's cost analysis counts a loop body once, and the inner solvers are loops).
 """
 from __future__ import annotations
 
@@ -174,6 +181,34 @@ def plot(rows, path, published=True):
     fig.savefig(path, dpi=120)
 
 
+def run_baselines(pair, settings, data, seed):
+    """The three `enot_lite.baselines` on the pair, with the preset's settings: one Row each."""
+    from enot_lite import baselines
+
+    settings = with_defaults(pair.dim, settings)
+    names = ("steps", "batch_size", "hidden", "learning_rate", "schedule", "betas")
+    rows = []
+    for method in ("w2ot", "exact", "minimax"):
+        start = time.perf_counter()
+        result = baselines.fit(*data, method, seed=seed, **{name: settings[name] for name in names})
+        wall = time.perf_counter() - start
+        rate = 1 / result.seconds_per_update
+        rows.append(evaluate(method, pair, result.transport, wall, rate, settings["steps"], float("nan"), seed))
+    return rows
+
+
+COMPARE = {"w2ot": run_baselines}
+
+
+def print_side_by_side(rows):
+    """Time per update, wall time and L2-UVP of every solver beside ENOT's, per dimension."""
+    print(f"{'solver':10s} {'D':>4s} {'ms/update':>10s} {'x ENOT':>7s} {'wall s':>7s} {'L2-UVP%':>8s}")
+    for r in rows:
+        enot = next(e for e in rows if e.dim == r.dim and e.solver == "enot_lite")
+        print(f"{r.solver:10s} {r.dim:4d} {1000 / r.steps_per_s:10.2f} {enot.steps_per_s / r.steps_per_s:7.1f} "
+              f"{r.wall_s:7.1f} {r.l2_uvp:8.3f}")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with a bad argument reported in one line (and exit status 2)."""
 
@@ -239,6 +274,8 @@ def parse(parser, argv=None):
         parser.error("--sweep and --suite are two different runs: choose one")
     if args.suite:
         args.dims = suite_dims  # None: the whole suite
+        if getattr(args, "compare", None):
+            parser.error("--compare runs beside a preset's table, not with --suite")
         if args.steps is not None or args.presample:
             parser.error("--suite runs fit's defaults (and, for budget, its own step counts): drop --steps/--presample")
         return _writable(parser, args)
@@ -305,12 +342,16 @@ def run(args, compare=None):
         new = [evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops_per_step(dim, settings),
                         args.seed)]
         if getattr(args, "compare", None):
-            new.append(compare[args.compare](pair, settings, data, args.seed))
+            extra = compare[args.compare](pair, settings, data, args.seed)
+            new += extra if isinstance(extra, list) else [extra]
         rows += new
         print_table(new, peak)
         write_csv(rows, peak, os.path.join(args.out, "results.csv"))  # after every pair: long runs keep what finished
     print()
     print_table(rows, peak)
+    if getattr(args, "compare", None) in COMPARE:
+        print()
+        print_side_by_side(rows)
     plot(rows, os.path.join(args.out, "l2_uvp.png"), published=args.pair == "mix3tomix10")
     print(f"wrote {args.out}/results.csv and {args.out}/l2_uvp.png")
     return rows
@@ -359,12 +400,12 @@ def write_sweep_csv(grids, path):
 
 
 def main(argv=None):
-    args = parse(build_parser(), argv)
+    args = parse(build_parser(compare=COMPARE), argv)
     if args.suite:
         return robust.main(args.suite, args.seed, args.out, args.dims)
     if args.sweep:
         return run_sweep(args)
-    return run(args)
+    return run(args, COMPARE)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@
     MAPPED  green   transported samples T(x)
     PLAN    grey    couplings / arrows x -> T(x)
     OTHER_SOLVERS   purple, brown, pink: other solvers' results beside ENOT's
+    SWEEP_CMAP      viridis: a family of curves over one parameter (tau, epsilon, p, D)
+    POTENTIAL_CMAP  viridis: potentials and other scalar fields; GAP_CMAP magma: gaps and errors
+
+Figures use constrained layout (set by `use_style`), so labels, colorbars and legends placed
+outside the axes are never clipped; legends go outside the data (`outside_legend`).
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ TARGET = "#ff7f0e"
 MAPPED = "#2ca02c"
 PLAN = "#7f7f7f"
 POTENTIAL_CMAP = "viridis"
+GAP_CMAP = "magma"
+SWEEP_CMAP = "viridis"
 OTHER_SOLVERS = ("#9467bd", "#8c564b", "#e377c2")  # other solvers' results beside ENOT's (MAPPED)
 
 _RC = {
@@ -26,6 +33,7 @@ _RC = {
     "axes.spines.right": False,
     "legend.frameon": False,
     "font.size": 10,
+    "figure.constrained_layout.use": True,
 }
 
 
@@ -34,14 +42,49 @@ def use_style():
     plt.rcParams.update(_RC)
 
 
+def sweep_colors(n):
+    """n colours along SWEEP_CMAP, for curves indexed by one parameter (dark = smallest)."""
+    return [plt.get_cmap(SWEEP_CMAP)(v) for v in np.linspace(0.0, 0.85, n)]
+
+
+def outside_legend(ax, **kwargs):
+    """A legend to the right of the axes, off the data (constrained layout makes room for it)."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def plain_log_ticks(ax, axis="y", minor=True):
+    """Tick labels on a log axis written as plain numbers (0.5, 2, 30) instead of 5x10^-1 or
+    3x10^0; with `minor`, ticks at 2 and 5 times each power of ten are labelled too."""
+    from matplotlib import ticker
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    target.set_major_formatter(fmt)
+    if minor:
+        target.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
+        target.set_minor_formatter(fmt)
+    else:
+        target.set_minor_formatter(ticker.NullFormatter())
+    return ax
+
+
 def _axes(ax, figsize=(5, 5)):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
-def scatter_pair(x, y, ax=None, *, s=6, alpha=0.5, labels=("source $x\\sim\\mu$", "target $y\\sim\\nu$")):
-    """Scatter source samples x and target samples y (2-D) in the package colours."""
+def _legend(ax, where, **kwargs):
+    if where == "outside":
+        outside_legend(ax, **kwargs)
+    elif where:
+        ax.legend(loc=where, **kwargs)
+
+
+def scatter_pair(x, y, ax=None, *, s=6, alpha=0.5, labels=("source $x\\sim\\mu$", "target $y\\sim\\nu$"),
+                 legend="outside"):
+    """Scatter source samples x and target samples y (2-D) in the package colours.  `legend`:
+    "outside" (right of the axes), a matplotlib location, or None."""
     ax = _axes(ax)
     x, y = np.asarray(x), np.asarray(y)
     ax.scatter(x[:, 0], x[:, 1], s=s, alpha=alpha, color=SOURCE, label=labels[0])
@@ -49,17 +92,24 @@ def scatter_pair(x, y, ax=None, *, s=6, alpha=0.5, labels=("source $x\\sim\\mu$"
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(loc="upper right", markerscale=2)
+    _legend(ax, legend, markerscale=2)
     return ax
 
 
-def plot_map(x, y, y_hat, ax=None, *, arrows=64, s=6, title=None):
-    """Source, target and transported samples T(x), with arrows x -> T(x) for a subset."""
-    ax = scatter_pair(x, y, ax, s=s)
-    x, y_hat = np.asarray(x), np.asarray(y_hat)
-    ax.scatter(y_hat[:, 0], y_hat[:, 1], s=s, alpha=0.6, color=MAPPED, label="mapped $T(x)$")
+def plot_map(x, y, y_hat, ax=None, *, arrows=64, s=6, title=None, legend="outside",
+             labels=("source $x\\sim\\mu$", "target $y\\sim\\nu$", "mapped $T(x)$")):
+    """Samples x (SOURCE), y (TARGET) and their images y_hat (MAPPED), with arrows x -> y_hat for a
+    subset.  For an inverse map pass (y, x, S(y)) and labels that say so: the colours follow the
+    measure (blue mu, orange nu), not the argument's position."""
+    ax = _axes(ax)
+    x, y, y_hat = np.asarray(x), np.asarray(y), np.asarray(y_hat)
+    ax.scatter(x[:, 0], x[:, 1], s=s, alpha=0.5, color=SOURCE, label=labels[0])
+    ax.scatter(y[:, 0], y[:, 1], s=s, alpha=0.5, color=TARGET, label=labels[1])
+    ax.scatter(y_hat[:, 0], y_hat[:, 1], s=s, alpha=0.6, color=MAPPED, label=labels[2])
+    ax.set(xlabel="$x_1$", ylabel="$x_2$")
+    ax.set_aspect("equal", adjustable="datalim")
     map_arrows(ax, x, y_hat, arrows)
-    ax.legend(loc="upper right", markerscale=2)
+    _legend(ax, legend, markerscale=2)
     if title:
         ax.set_title(title)
     return ax
@@ -75,7 +125,7 @@ def map_arrows(ax, x, t, k=64, quiver=None):
     return ax.quiver(*x.T, *(t - x).T, angles="xy", scale_units="xy", scale=1, color=PLAN, alpha=0.7, width=0.004)
 
 
-def plot_plan(x, y, plan, ax=None, *, threshold=1e-3, s=30):
+def plot_plan(x, y, plan, ax=None, *, threshold=1e-3, s=30, legend="outside"):
     """Points x, y and a coupling matrix plan[i, j]: a segment x_i - y_j, opacity ~ mass."""
     ax = _axes(ax)
     x, y, plan = np.asarray(x), np.asarray(y), np.asarray(plan)
@@ -87,7 +137,7 @@ def plot_plan(x, y, plan, ax=None, *, threshold=1e-3, s=30):
         ax.plot([x[i, 0], y[j, 0]], [x[i, 1], y[j, 1]], color=PLAN, lw=1.5, alpha=float(plan[i, j] / top))
     ax.scatter(x[:, 0], x[:, 1], s=s, color=SOURCE, label="source", zorder=3)
     ax.scatter(y[:, 0], y[:, 1], s=s, color=TARGET, label="target", zorder=3)
-    ax.legend(loc="upper right")
+    _legend(ax, legend)
     return ax
 
 
@@ -99,24 +149,26 @@ def plot_history(history, ax=None, *, keys=("dual_value",), reference=None):
     if reference is not None:
         ax.axhline(reference, color="k", ls="--", lw=1, label="reference")
     ax.set_xlabel("step")
-    ax.legend()
+    outside_legend(ax)
     return ax
 
 
 def plot_l2_uvp_by_dim(ax, measured, linear, published=None):
     """L2-UVP (%) against the dimension on log axes: `measured` {label: {D: value}} in the map's
-    colour family, the best linear map `linear` {D: value} dashed black, and `published`
+    colour family, the benchmark's linear map `linear` {D: value} (the OT map between the
+    moment-matched Gaussians) dashed black, and `published`
     {label: {D: value}} (quoted numbers) dotted grey.  Only the measured dimensions are ticks."""
     dims = sorted(set(linear).union(*(v.keys() for v in measured.values())))
     for (label, values), marker, color in zip(measured.items(), "os^v", (MAPPED, *OTHER_SOLVERS)):
         ax.plot(sorted(values), [values[d] for d in sorted(values)], marker=marker, color=color, label=label)
-    ax.plot(dims, [linear[d] for d in dims], "k--", marker="x", label="best linear map")
+    ax.plot(dims, [linear[d] for d in dims], "k--", marker="x", label="linear (Gaussian) map")
     for (label, values), style in zip((published or {}).items(), (":", "-.")):
         ax.plot(dims, [values[d] for d in dims], style, color="grey", marker=".", label=f"{label}, quoted")
     ax.set(xscale="log", yscale="log", xlabel="dimension D", ylabel="L2-UVP (%)")
     ax.set_xticks(dims, [str(d) for d in dims])
     ax.xaxis.set_minor_locator(plt.NullLocator())
-    ax.legend(fontsize=7)
+    plain_log_ticks(ax, "y")
+    outside_legend(ax, fontsize=7)
     return ax
 
 

@@ -15,6 +15,9 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
+from matplotlib.ticker import MaxNLocator
 
 import enot_lite
 from enot_lite import checks, datasets, discrete, plotting
@@ -82,7 +85,7 @@ def _slider(kind, description, value, low, high, step, css=None):
     return slider
 
 
-# ----------------------------------------------------------------------------- notebook 01
+# ----------------------------------------------------------------------------- plans
 
 
 class PlanWidget(Panel):
@@ -105,7 +108,7 @@ class PlanWidget(Panel):
         self.ax.set_title(f"n = {n}, m = {n + 3}, p = {p:g}: cost {self.solution.cost:.3f}")
 
 
-# ----------------------------------------------------------------------------- notebook 02
+# ----------------------------------------------------------------------------- duality
 
 
 class CTransformWidget(Panel):
@@ -119,7 +122,21 @@ class CTransformWidget(Panel):
         self.w1 = _slider(W.FloatSlider, "w1", 0.0, -3, 3, 0.1)
         self.w2 = _slider(W.FloatSlider, "w2", 0.0, -3, 3, 0.1)
         self.s = _slider(W.FloatSlider, "s", 0.0, -0.9, 0.9, 0.05)
-        fig, (self.ax_f, self.ax_gap) = _figure(1, 2, figsize=(9, 3.6))
+        fig, (self.ax_f, self.ax_gap) = _figure(1, 2, figsize=(9.5, 3.8))
+        zeros_x, zeros_y = np.zeros(len(self.x)), np.zeros(len(self.y))
+        self.points_x = self.ax_f.scatter(*self.x.T, c=zeros_x, cmap=plotting.POTENTIAL_CMAP, s=30, edgecolors=plotting.SOURCE,
+                                          label="$x_i$, fill $f_i = g^c_i$")
+        self.points_y = self.ax_f.scatter(*self.y.T, c=zeros_y, cmap=plotting.POTENTIAL_CMAP, marker="s", s=30,
+                                          edgecolors=plotting.TARGET, label="$y_j$, fill $g_j$")
+        self.ax_f.set(xlabel="$x_1$", ylabel="$x_2$")
+        self.ax_f.set_aspect("equal", adjustable="datalim")
+        plotting.outside_legend(self.ax_f, fontsize=8)
+        fig.colorbar(self.points_x, ax=self.ax_f, label="potential value", location="bottom", shrink=0.8)
+        self.image = self.ax_gap.imshow(np.zeros_like(self.C), cmap=plotting.GAP_CMAP, aspect="auto")
+        fig.colorbar(self.image, ax=self.ax_gap, label="$C_{ij} - f_i - g_j$")
+        self.ax_gap.set(xlabel="j (target)", ylabel="i (source)")
+        for axis in (self.ax_gap.xaxis, self.ax_gap.yaxis):
+            axis.set_major_locator(MaxNLocator(integer=True))
         super().__init__([self.w1, self.w2, self.s], fig)
 
     def update(self):
@@ -127,17 +144,68 @@ class CTransformWidget(Panel):
         self.f = discrete.c_transform(self.g, self.C)
         self.dual = discrete.dual_objective(self.f, self.g)
         gap = discrete.constraint_gap(self.f, self.g, self.C)
-        for ax in (self.ax_f, self.ax_gap):
-            ax.clear()
-        self.ax_f.scatter(*self.x.T, c=self.f, cmap=plotting.POTENTIAL_CMAP, s=30, label="x, coloured by $f=g^c$")
-        self.ax_f.scatter(*self.y.T, c=self.g, cmap=plotting.POTENTIAL_CMAP, marker="s", s=30, label="y, coloured by $g$")
-        self.ax_f.set_title(f"dual {self.dual:.3f}  <=  OT cost {self.optimum:.3f}")
-        self.ax_f.legend(loc="lower left", fontsize=7)
-        self.ax_gap.imshow(gap, cmap="magma", aspect="auto")
-        self.ax_gap.set(title=f"gap C - f - g (min {gap.min():.1e})", xlabel="j (target)", ylabel="i (source)")
+        both = np.concatenate([self.f, self.g])
+        for points, values in ((self.points_x, self.f), (self.points_y, self.g)):
+            points.set_array(values)
+            points.set_clim(both.min(), both.max())
+        self.image.set_data(gap)
+        self.image.set_clim(0.0, gap.max())
+        self.ax_f.set_title(f"dual {self.dual:.3f}  <=  OT cost {self.optimum:.3f}", fontsize=10)
+        self.ax_gap.set_title(f"gap (min {gap.min():.1e}: feasible, tight in every row)", fontsize=10)
 
 
-# ----------------------------------------------------------------------------- notebook 03
+# ----------------------------------------------------------------------------- entropic OT
+
+
+class SinkhornWidget(Panel):
+    """epsilon (log slider): the entropic plan between two clouds, its barycentric map, and the
+    transport cost <C, P> against epsilon next to the exact cost.  epsilon is traced by the
+    jitted Sinkhorn loop, so moving it never recompiles."""
+
+    def __init__(self, x, y, epsilon=0.1, cost="sqeuclidean", grid=np.logspace(-3, 0, 13)):
+        self.x, self.y, self.cost = np.asarray(x, np.float64), np.asarray(y, np.float64), cost
+        self.exact = discrete.solve(self.x, self.y, cost=cost)
+        self.epsilon = W.FloatLogSlider(value=epsilon, base=10, min=-3, max=0, step=0.25, description="epsilon",
+                                        continuous_update=False, readout_format=".3g")
+        self.epsilon.add_class("enot-epsilon")
+        fig, (self.ax_plan, self.ax_cost) = _figure(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.2, 1]})
+        self.segments = LineCollection([], color=plotting.PLAN, linewidths=1.2)
+        self.ax_plan.add_collection(self.segments)
+        self.ax_plan.scatter(*self.x.T, s=25, color=plotting.SOURCE, label="source $x_i$", zorder=3)
+        self.ax_plan.scatter(*self.y.T, s=25, color=plotting.TARGET, label="target $y_j$", zorder=3)
+        self.mapped = self.ax_plan.scatter(*self.x.T, s=25, marker="x", color=plotting.MAPPED,
+                                           label="barycentric map", zorder=4)
+        self.ax_plan.set(xlabel="$x_1$", ylabel="$x_2$")
+        self.ax_plan.set_aspect("equal", adjustable="datalim")
+        plotting.outside_legend(self.ax_plan, fontsize=8)
+        self.grid = np.asarray(grid, np.float64)
+        self.curve_costs = np.array([discrete.sinkhorn(self.x, self.y, cost=cost, epsilon=e).cost for e in self.grid])
+        self.ax_cost.plot(self.grid, self.curve_costs, "o-", color=plotting.PLAN, ms=3, label="$\\langle C, P_\\epsilon \\rangle$")
+        self.ax_cost.axhline(self.exact.cost, color="k", ls="--", lw=1, label="exact OT cost")
+        (self.marker,) = self.ax_cost.plot([], [], "o", color=plotting.MAPPED, ms=9, label="current epsilon")
+        self.ax_cost.set(xscale="log", xlabel="epsilon", ylabel="transport cost")
+        plotting.plain_log_ticks(self.ax_cost, "x", minor=False)
+        self.ax_cost.legend(loc="upper left", fontsize=8)
+        self.solution = None
+        super().__init__([self.epsilon], fig)
+
+    def update(self):
+        eps = float(self.epsilon.value)
+        self.solution = discrete.sinkhorn(self.x, self.y, cost=self.cost, epsilon=eps)
+        P = self.solution.plan
+        i, j = np.nonzero(P > 1e-3 * P.max())
+        self.segments.set_segments(np.stack([self.x[i], self.y[j]], axis=1))
+        self.segments.set_alpha(None)
+        colours = np.tile(np.array(to_rgba(plotting.PLAN)), (len(i), 1))
+        colours[:, 3] = P[i, j] / P.max()
+        self.segments.set_color(colours)
+        self.mapped.set_offsets(discrete.barycentric_map(self.solution, self.y))
+        self.marker.set_data([eps], [self.solution.cost])
+        self.ax_plan.set_title(f"epsilon = {eps:.3g}: cost {self.solution.cost:.3f} (exact {self.exact.cost:.3f}), "
+                               f"{self.solution.iterations} iterations", fontsize=9)
+
+
+# ----------------------------------------------------------------------------- expectiles
 
 
 class ExpectileWidget(Panel):
@@ -147,14 +215,14 @@ class ExpectileWidget(Panel):
         self.t, self.u, self.features = np.asarray(t), np.asarray(u), features
         self.tau = _slider(W.FloatSlider, "tau", 0.9, 0.5, 0.999, 0.001, css="enot-tau")
         fig, (self.ax_fit, self.ax_loss) = _figure(1, 2, figsize=(9, 3.5))
-        self.ax_fit.scatter(self.t, self.u, s=5, color=plotting.SOURCE, alpha=0.4, label="data")
+        self.ax_fit.scatter(self.t, self.u, s=5, color=plotting.PLAN, alpha=0.4, label="data")
         order = np.argsort(self.t)
         (self.curve,) = self.ax_fit.plot(self.t[order], 0 * self.t, color=plotting.MAPPED, lw=2, label="expectile fit")
         self.order = order
         self.ax_fit.set(xlabel="t", ylabel="u")
         self.ax_fit.legend(loc="upper left")
         self.grid = np.linspace(self.u.min(), self.u.max(), 200)
-        (self.landscape,) = self.ax_loss.plot(self.grid, 0 * self.grid, color=plotting.TARGET)
+        (self.landscape,) = self.ax_loss.plot(self.grid, 0 * self.grid, color="k")
         self.marker = self.ax_loss.axvline(0, color=plotting.MAPPED, ls="--")
         self.ax_loss.set(xlabel="m", ylabel="mean $L_\\tau(u - m)$", title="loss of a constant expectile")
         super().__init__([self.tau], fig)
@@ -170,7 +238,7 @@ class ExpectileWidget(Panel):
         self.ax_fit.set_title(f"tau = {tau:.3f}")
 
 
-# ----------------------------------------------------------------------------- notebooks 04-05
+# ----------------------------------------------------------------------------- ENOT
 
 
 class Explorer(Panel):
@@ -195,12 +263,12 @@ class Explorer(Panel):
         self.scatter_y = self.ax_map.scatter([], [], s=5, color=plotting.TARGET, alpha=0.4, label="target")
         self.scatter_t = self.ax_map.scatter([], [], s=5, color=plotting.MAPPED, alpha=0.7, label="mapped T(x)")
         self.arrows, self.contours = None, None
-        self.ax_map.legend(loc="upper right", markerscale=3, fontsize=8)
         self.ax_map.set(xlabel="$x_1$", ylabel="$x_2$")
-        (self.curve,) = self.ax_curve.plot([], [], color=plotting.MAPPED, label="dual value (ENOT)")
+        (self.curve,) = self.ax_curve.plot([], [], color=plotting.MAPPED, label="dual objective (ENOT)")
         self.exact_line = self.ax_curve.axhline(0, color="k", ls="--", lw=1, label="exact OT cost (subsample)")
-        self.ax_curve.set(xlabel="step", ylabel="dual value")
-        self.ax_curve.legend(loc="lower right", fontsize=8)
+        self.ax_curve.set(xlabel="step", ylabel="dual objective")
+        handles = [h for ax in (self.ax_map, self.ax_curve) for h in ax.get_legend_handles_labels()[0]]
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, markerscale=3)
         self.result, self.last_update_seconds = None, float("nan")
         super().__init__([self.pair, self.cost, self.tau, self.lam], fig)
 
@@ -323,7 +391,7 @@ class GridView(Panel):
 
 class BenchmarkWidget(Panel):
     """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
-    fit takes several seconds) and plots the L2-UVP curve against the linear baseline."""
+    fit takes several seconds) and plots the L2-UVP curve against the benchmark's linear map."""
 
     def __init__(self, pair, tau=0.99, lam=1.0, steps=1500, **fit_kwargs):
         self.pair, self.settings = pair, dict(steps=steps, progress=False, **fit_kwargs)
@@ -333,10 +401,11 @@ class BenchmarkWidget(Panel):
         self.linear = enot_lite.benchmark.l2_uvp(pair.linear_map, pair)
         fig, self.ax = _figure(figsize=(6, 3.6))
         (self.curve,) = self.ax.plot([], [], color=plotting.MAPPED, marker=".", label="ENOT")
-        if self.linear > 0:  # a Gaussian pair's best linear map is exact: nothing to draw on a log axis
-            self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="best linear map")
+        if self.linear > 0:  # a Gaussian pair's linear map is exact: nothing to draw on a log axis
+            self.ax.axhline(self.linear, color="k", ls="--", lw=1, label="linear (Gaussian) map")
         self.ax.set(xlabel="step", ylabel="L2-UVP (%)", yscale="log")
-        self.ax.legend()
+        plotting.plain_log_ticks(self.ax, "y")
+        plotting.outside_legend(self.ax)
         self.result = None
         super().__init__([self.tau, self.lam, self.train], fig, triggers=[self.train])
 

@@ -1,7 +1,7 @@
 """A person's check of the live explorer: real JupyterLab, headless Chromium, move tau, see it redraw.
 
 Starts JupyterLab on a free port with a token (quick mode, windowing off so every cell is in
-the DOM), opens notebook 04, runs all cells, types a new tau into the slider's readout and
+the DOM), opens notebook 07 (the explorer), runs all cells, types a new tau into the slider's readout and
 waits for the figure to change, with no error anywhere.  The screenshot goes to tmp (or to
 docs/screenshot_explorer.png with ENOT_UPDATE_SCREENSHOT=1, the picture in the README).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "notebooks/04_enot_2d.ipynb"
+NOTEBOOK = "notebooks/07_enot_2d.ipynb"
 
 pytestmark = pytest.mark.slow
 
