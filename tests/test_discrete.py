@@ -83,3 +83,44 @@ def test_expectile_regression_at_one_half_is_least_squares_and_grows_with_tau():
     low, high = (phi @ discrete.expectile_regression(phi, u, tau) for tau in (0.5, 0.95))
     assert np.all(high > low)
     assert np.mean(u > high) < 0.2  # the 0.95-expectile curve lies above most of the data
+
+
+def test_sinkhorn_plan_has_the_marginals_and_its_dual_equals_its_primal():
+    x, y = _clouds(10, 14, seed=6)
+    a = np.random.default_rng(1).dirichlet(np.ones(10))
+    sol = discrete.sinkhorn(x, y, a=a, epsilon=0.1)
+    np.testing.assert_allclose(sol.plan.sum(1), a, atol=1e-8)
+    np.testing.assert_allclose(sol.plan.sum(0), 1 / 14, atol=1e-12)
+    assert sol.marginal_error < 1e-8 and sol.iterations < 10_000
+    assert sol.dual_value == pytest.approx(sol.objective, abs=1e-7)  # strong duality, entropic
+    assert sol.cost == pytest.approx(float(np.sum(sol.C * sol.plan)))
+
+
+def test_sinkhorn_tends_to_the_exact_cost_as_epsilon_goes_to_zero():
+    x, y = _clouds(15, 12, seed=7)
+    exact = discrete.solve(x, y).cost
+    gaps = [discrete.sinkhorn(x, y, epsilon=eps).cost - exact for eps in (1.0, 0.1, 0.01)]
+    assert all(gap > -1e-6 for gap in gaps)  # the entropic plan is feasible, so never cheaper
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-2 * exact
+
+
+def test_sinkhorn_takes_any_cost_matrix_cost_name_or_callable():
+    x, y = _clouds(6, 7, seed=8)
+    C = discrete.cost_matrix(x, y, "pnorm:1.5")
+    by_matrix = discrete.sinkhorn_matrix(C, epsilon=0.2)
+    by_name = discrete.sinkhorn(x, y, cost="pnorm:1.5", epsilon=0.2)
+    by_callable = discrete.sinkhorn(x, y, cost=lambda a, b: discrete.cost_matrix(a, b, "pnorm:1.5"), epsilon=0.2)
+    for sol in (by_name, by_callable):
+        np.testing.assert_allclose(sol.plan, by_matrix.plan, atol=1e-12)
+        np.testing.assert_allclose(sol.f + sol.g.mean(), by_matrix.f + by_matrix.g.mean(), atol=1e-9)
+    with pytest.raises(ValueError, match="epsilon must be a positive"):
+        discrete.sinkhorn_matrix(C, epsilon=0.0)
+
+
+def test_the_entropic_map_is_the_barycentric_projection_on_the_source_points():
+    x, y = _clouds(20, 20, seed=9)
+    sol = discrete.sinkhorn(x, y, epsilon=0.05)
+    np.testing.assert_allclose(discrete.entropic_map(sol, y)(x), discrete.barycentric_map(sol, y), atol=1e-9)
+    sigma, _ = discrete.assignment(x, y)  # small epsilon: close to the exact assignment
+    sharp = discrete.sinkhorn(x, y, epsilon=1e-3)
+    assert np.mean(np.sum((discrete.barycentric_map(sharp, y) - y[sigma]) ** 2, 1)) < 1e-2
