@@ -26,187 +26,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
-import inspect
 import math
 import os
-import platform
 import tempfile
-import time
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import enot_lite
-from enot_lite import benchmark, checks, grid, plotting, robust, solver, train
-
-
-def _fit_defaults(dim):
-    """What `enot_lite.fit` does when only data is passed."""
-    params = inspect.signature(enot_lite.fit).parameters
-    names = ("steps", "batch_size", "learning_rate", "tau", "lam", "schedule", "betas", "frame")
-    return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
-
-
-def _paper(dim):
-    """tau = 1, lambda = 0.5 as in the ENOT authors' W2 scripts, with a network and budget sized
-    for about 10 minutes per pair on 2 CPU cores (they trained 512-wide networks for 300k steps):
-    80k updates at width 128 (D <= 32), 40k at width 4D (D >= 64).  Measured: docs/benchmarks.md,
-    section 4."""
-    width = max(128, 4 * dim)
-    return dict(hidden=(width,) * 3, batch_size=1024, steps=80_000 if width == 128 else 40_000,
-                learning_rate=1e-3, tau=1.0, lam=0.5)
-
-
-# Training settings per preset.  "quick" is `fit` with only data passed (its defaults);
-# "paper" aims at the ENOT paper's L2-UVP (`_paper`);
-# "ott" is OTT-JAX's ExpectileNeuralDual default (MLP 4 x 128 ELU, batch 1024, Adam 3e-4, b1 = b2 = 0.9),
-# for comparing with it at its own settings, which include training in the data's units (frame=None).
-PRESETS = {
-    "quick": _fit_defaults,
-    "paper": _paper,
-    "ott": lambda d: dict(hidden=(128,) * 4, batch_size=1024, steps=4000, learning_rate=3e-4, schedule="constant",
-                          betas=(0.9, 0.9), tau=0.99, lam=1.0, frame=None),
-}
-
-
-@dataclasses.dataclass
-class Row:
-    solver: str
-    dim: int
-    l2_uvp: float
-    cosine: float
-    linear_l2_uvp: float
-    steps: int
-    wall_s: float
-    steps_per_s: float
-    gflops: float
-    seed: int
-
-
-def matmul_peak(n=2048, repeats=10):
-    """Measured fp32 matmul throughput (GFLOP/s) of this machine at n x n x n."""
-    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
-    f = jax.jit(lambda a: a @ a)
-    f(a).block_until_ready()
-    best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(repeats))
-    return 2 * n**3 / best / 1e9
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def with_defaults(dim, settings):
-    """A preset's training settings, with `fit`'s defaults for what it leaves out."""
-    return _fit_defaults(dim) | settings
-
-
-def configure(dim, settings, **extra):
-    """`train.configure` for a preset's settings."""
-    settings = with_defaults(dim, settings)
-    names = ("hidden", "batch_size", "steps", "tau", "lam", "learning_rate", "schedule", "betas")
-    return train.configure(dim, **{name: settings[name] for name in names} | extra)
-
-
-def flops_per_step(dim, settings):
-    """FLOPs of one gradient update (`train.update`) by XLA's cost analysis."""
-    config, hyper = configure(dim, settings)
-    state = train.init_state(config, jax.random.key(0))
-    batch = jnp.zeros((config.batch_size, dim), jnp.float32)
-    step = jax.jit(lambda params, opt_state: train.update(config, hyper, params, opt_state, batch, batch))
-    analysis = step.lower(state.params, state.opt_state).compile().cost_analysis()
-    return (analysis[0] if isinstance(analysis, list) else analysis)["flops"]
-
-
-def steady_rate(steps, seconds):
-    """Steps per second between the first and the last logged chunk (compilation excluded)."""
-    steps, seconds = np.asarray(steps, float), np.asarray(seconds, float)
-    if len(steps) < 2 or seconds[-1] <= seconds[0]:
-        return float("nan")
-    return (steps[-1] - steps[0]) / (seconds[-1] - seconds[0])
-
-
-def run_enot(pair, settings, data, progress=True):
-    start = time.perf_counter()
-    result = enot_lite.fit(*data, progress=progress, **settings)
-    wall = time.perf_counter() - start
-    rate = steady_rate(result.history["step"], result.history["time"])
-    return result.transport, wall, rate
-
-
-def evaluate(name, pair, transport, wall, rate, steps, flops, seed):
-    return Row(name, pair.dim, benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair),
-               benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9, seed)
-
-
-def print_table(rows, peak):
-    head = f"{'solver':10s} {'D':>4s} {'L2-UVP%':>8s} {'cos':>6s} {'linear%':>8s} {'steps':>7s} {'wall s':>7s} {'steps/s':>8s} {'GFLOP/s':>8s} {'% peak':>7s}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r.solver:10s} {r.dim:4d} {r.l2_uvp:8.3f} {r.cosine:6.3f} {r.linear_l2_uvp:8.2f} {r.steps:7d} "
-              f"{r.wall_s:7.1f} {r.steps_per_s:8.1f} {r.gflops:8.1f} {100 * r.gflops / peak:6.1f}%")
-    print(f"fp32 matmul peak measured here: {peak:.0f} GFLOP/s ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, jax {jax.__version__})")
-
-
-def write_csv(rows, peak, path):
-    """One line per row, with the measured matmul peak; rewritten whole after every pair."""
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=[f.name for f in dataclasses.fields(Row)] + ["peak_gflops"])
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(dataclasses.asdict(r) | {"peak_gflops": round(peak, 1)})
-
-
-def plot(rows, path, published=True):
-    """L2-UVP against D for each solver in `rows`, the linear baseline and (for Mix3toMix10) the
-    quoted published numbers; saved to `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    measured = {f"{name} (measured here)": {r.dim: r.l2_uvp for r in rows if r.solver == name}
-                for name in dict.fromkeys(r.solver for r in rows)}
-    plotting.plot_l2_uvp_by_dim(ax, measured, {r.dim: r.linear_l2_uvp for r in rows},
-                                benchmark.PUBLISHED if published else {})
-    ax.set_title("Mix3toMix10 (W2 benchmark)" if published else "Gaussian pairs (closed-form map)")
-    fig.savefig(path, dpi=120)
-
-
-def run_baselines(pair, settings, data, seed):
-    """The three `enot_lite.baselines` on the pair, with the preset's settings: one Row each."""
-    from enot_lite import baselines
-
-    settings = with_defaults(pair.dim, settings)
-    names = ("steps", "batch_size", "hidden", "learning_rate", "schedule", "betas")
-    rows = []
-    for method in ("w2ot", "exact", "minimax"):
-        start = time.perf_counter()
-        result = baselines.fit(*data, method, seed=seed, **{name: settings[name] for name in names})
-        wall = time.perf_counter() - start
-        rate = 1 / result.seconds_per_update
-        rows.append(evaluate(method, pair, result.transport, wall, rate, settings["steps"], float("nan"), seed))
-    return rows
-
-
-COMPARE = {"w2ot": run_baselines}
-
-
-def print_side_by_side(rows):
-    """Time per update, wall time and L2-UVP of every solver beside ENOT's, per dimension."""
-    print(f"{'solver':10s} {'D':>4s} {'ms/update':>10s} {'x ENOT':>7s} {'wall s':>7s} {'L2-UVP%':>8s}")
-    for r in rows:
-        enot = next(e for e in rows if e.dim == r.dim and e.solver == "enot_lite")
-        print(f"{r.solver:10s} {r.dim:4d} {1000 / r.steps_per_s:10.2f} {enot.steps_per_s / r.steps_per_s:7.1f} "
-              f"{r.wall_s:7.1f} {r.l2_uvp:8.3f}")
+from enot_lite import benchmark, checks, grid, robust
+from enot_lite.bench.measure import (  # noqa: F401  (all of them are the command line's public names)
+    COMPARE, PRESETS, Row, _fit_defaults, configure, evaluate, flops_per_step, matmul_peak, plot, print_side_by_side,
+    print_table, run_baselines, run_enot, steady_rate, with_defaults, write_csv)
 
 
 class Parser(argparse.ArgumentParser):
