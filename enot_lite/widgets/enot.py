@@ -118,7 +118,6 @@ class GridView(Panel):
         self.train = W.Button(description="train 3 x 3 grid", button_style="primary")
         self.train.add_class("enot-grid-train")
         fig, axes = _figure(3, 3, figsize=(8, 7.4), sharex=True, sharey=True)
-        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.89, wspace=0.05, hspace=0.2)
         self.axes, self.n_plot = axes, n_plot
         self.targets = [ax.scatter([], [], s=3, color=plotting.TARGET, alpha=0.25) for ax in axes.flat]
         self.mapped = [ax.scatter([], [], s=3, color=plotting.MAPPED, alpha=0.8) for ax in axes.flat]
