@@ -17,25 +17,14 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from enot_lite import baselines, costs, potentials, solver, train
 
 
 def per_point(c, g, phi, x, y0, iterations):
-    """One L-BFGS solver per row of x (vmapped), `iterations` each."""
-    def solve(xi, yi):
-        objective = lambda y: (c(xi[None], y[None]) - g(phi, y[None]))[0]
-        opt = optax.lbfgs()
-        value_and_grad = optax.value_and_grad_from_state(objective)
-
-        def step(carry, _):
-            y, state = carry
-            value, grad = value_and_grad(y, state=state)
-            updates, state = opt.update(grad, state, y, value=value, grad=grad, value_fn=objective)
-            return (optax.apply_updates(y, updates), state), None
-
-        return jax.lax.scan(step, (yi, opt.init(yi)), None, length=iterations)[0][0]
+    """One L-BFGS solver per row of x (vmapped), `iterations` each: `baselines.fine_tune` on a
+    batch of one row."""
+    solve = lambda xi, yi: baselines.fine_tune(c, g, phi, xi[None], yi[None], iterations)[0]
     return jax.vmap(solve)(x, y0)
 
 
