@@ -236,7 +236,7 @@ def fit(source, target, method, *, inner_steps=None, cost="sqeuclidean", steps=5
     history = {"step": [], "time": [], "dual_value": []} | ({"l2_uvp": []} if t_eval is not None else {})
     start = time.perf_counter()
     state = train.init_state(config, key)
-    n_chunks = -(-steps // ((2 if bidirectional else 1) * config.chunk))
+    n_chunks = train.n_chunks(config, steps)
     for _ in range(n_chunks):
         new, metrics = train_chunk(method, inner_steps, config, hyper, data, state)
         if not bool(jnp.all(jnp.isfinite(metrics))):

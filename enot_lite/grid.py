@@ -270,11 +270,7 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
                 diverged[c] = DivergenceError(why, at, snapshot(params, c))
                 continue
             history, run = histories[c], runs[seed]
-            history["step"].append(int(steps[c]))
-            history["time"].append(now)
-            history["loss_f"].append(float(metrics["loss_f"][c]))
-            history["loss_g"].append(float(metrics["loss_g"][c]))
-            history["dual_value"].append(float(metrics["dual_value"][c]) * run.frame.cost_factor)
+            solver._record(history, int(steps[c]), now, {k: v[c] for k, v in metrics.items()}, run.frame.cost_factor)
             if with_l2_uvp:
                 x_eval, _, t_eval = run.evaluation
                 history["l2_uvp"].append(benchmark.l2_uvp_of(snapshot(params, c).transport(x_eval), t_eval,
@@ -295,7 +291,7 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
 
     init, chunk = _programs(mesh)
     state = init(config, keys)
-    n_chunks = -(-int(hyper.steps[0]) // ((2 if config.bidirectional else 1) * config.chunk))
+    n_chunks = train.n_chunks(config, hyper.steps[0])
     bar, interrupted = solver._progress_bar(n_chunks, progress), False
     try:
         for _ in range(n_chunks):

@@ -216,7 +216,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
     snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
     start = time.perf_counter()
     state = train.init_state(config, key)
-    n_chunks = -(-int(hyper.steps) // ((2 if config.bidirectional else 1) * config.chunk))
+    n_chunks = train.n_chunks(config, hyper.steps)
     bar, interrupted = _progress_bar(n_chunks, progress), False
     try:
         for _ in range(n_chunks):
@@ -226,11 +226,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
                 why = _diverged(at, bool(metrics["blew_up"]), float(hyper.tau), float(hyper.lam), float(hyper.learning_rate))
                 raise DivergenceError(why, at, snapshot(new))
             state, current = new, snapshot(new)  # `state` only ever holds a finished chunk
-            history["step"].append(int(state.step))
-            history["time"].append(time.perf_counter() - start)
-            history["loss_f"].append(float(metrics["loss_f"]))
-            history["loss_g"].append(float(metrics["loss_g"]))
-            history["dual_value"].append(float(metrics["dual_value"]) * current.frame.cost_factor)
+            _record(history, int(state.step), time.perf_counter() - start, metrics, current.frame.cost_factor)
             if t_eval is not None:
                 var = float(jnp.sum(jnp.var(y_eval, axis=0)))
                 history["l2_uvp"].append(benchmark.l2_uvp_of(current.transport(x_eval), t_eval, var))
@@ -251,6 +247,16 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
 def _history(l2_uvp):
     """The empty history: one entry per chunk of each column."""
     return {"step": [], "time": [], "loss_f": [], "loss_g": [], "dual_value": []} | ({"l2_uvp": []} if l2_uvp else {})
+
+
+def _record(history, step, seconds, metrics, cost_factor):
+    """Append one chunk's row to `history`: its step, time, losses and dual value (the dual
+    scaled by `cost_factor` from the training frame to the data's units)."""
+    history["step"].append(step)
+    history["time"].append(seconds)
+    history["loss_f"].append(float(metrics["loss_f"]))
+    history["loss_g"].append(float(metrics["loss_g"]))
+    history["dual_value"].append(float(metrics["dual_value"]) * cost_factor)
 
 
 def _diverged(step, blew_up, tau, lam, learning_rate, seed=None):

@@ -76,6 +76,12 @@ def chunk_size(steps, per_iteration):
     return max(1, min(500, -(-iterations // 20)))
 
 
+def n_chunks(config, steps) -> int:
+    """Dispatches of `config.chunk` scan iterations that cover `steps` updates (an iteration is
+    two updates, one per direction, when bidirectional)."""
+    return -(-int(steps) // ((2 if config.bidirectional else 1) * config.chunk))
+
+
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
               bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
               limit=float("inf"), map="gradient"):
