@@ -123,19 +123,12 @@ def update(method, inner_steps, config: train.Config, hyper: train.Hyper, params
 
 def iteration(method, inner_steps, config, hyper, data, state: train.TrainState):
     """One scan iteration, as `train.iteration`: the forward step and, if bidirectional and within
-    the budget, the inverse one with (f, mu) and (g, nu) swapped."""
-    key, (x, y), (x2, y2) = train.batches(config, data, state.key)
-    params, opt_state, metrics = update(method, inner_steps, config, hyper, state.params, state.opt_state, x, y)
-    done = jnp.int32(1)
-    if config.bidirectional:
-        swapped, opt_swapped, _ = update(method, inner_steps, config, hyper, params[::-1], opt_state[::-1], y2, x2)
-        second = state.step + 1 < hyper.steps
-        params, opt_state = jax.tree.map(lambda a, b: jnp.where(second, a, b), (swapped[::-1], opt_swapped[::-1]),
-                                         (params, opt_state))
-        done += second
+    the budget, the inverse one with (f, mu) and (g, nu) swapped (`train.both_ways`)."""
+    step = functools.partial(update, method, inner_steps, config, hyper)
+    key, params, opt_state, metrics, done = train.both_ways(step, config, hyper, data, state)
     new = train.TrainState(params, opt_state, key, state.step + done)
     active = state.step < hyper.steps
-    return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state), jnp.stack(metrics)
+    return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state), jnp.stack([m[0] for m in metrics])
 
 
 @functools.partial(jax.jit, static_argnames=("method", "inner_steps", "config"))

@@ -41,6 +41,7 @@ class Config:
     final_lr_fraction: float  # 0.01: cosine decay to 1 % of the step size; 1.0: constant
     share_backward: bool = True  # g through `shared_backward.value` (same gradients, one backward pass)
     map: str = "gradient"  # T from f's gradient, or "network": f is a map network T_theta
+    fold: bool = False  # bidirectional: both directions through one traced update (`both_ways`)
 
 
 class Hyper(NamedTuple):
@@ -82,15 +83,22 @@ def n_chunks(config, steps) -> int:
     return -(-int(steps) // ((2 if config.bidirectional else 1) * config.chunk))
 
 
+FOLD_STEPS = 20_000
+"""Budgets up to this train with `Config.fold`: for them compiling is a large part of the wall
+time, and the folded program compiles faster (docs/benchmarks.md, section 10)."""
+
+
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
               bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
-              limit=float("inf"), map="gradient"):
-    """(Config, Hyper) for these settings, unchecked (`fit` validates them first)."""
+              limit=float("inf"), map="gradient", fold=None):
+    """(Config, Hyper) for these settings, unchecked (`fit` validates them first).  `fold=None`
+    folds the directions (`both_ways`) for budgets of at most `FOLD_STEPS` updates."""
     config = Config(
         dim=dim, hidden=tuple(hidden), batch_size=batch_size, chunk=chunk_size(steps, 2 if bidirectional else 1),
         bidirectional=bool(bidirectional), cost=costs.SqEuclidean() if cost is None else cost,
         sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
         final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward, map=map,
+        fold=steps <= FOLD_STEPS if fold is None else bool(fold),
     )
     hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
@@ -171,27 +179,52 @@ def update(config: Config, hyper: Hyper, params, opt_state, x, y):
     return tuple(new_params), tuple(new_opt), metrics
 
 
+def both_ways(step, config: Config, hyper: Hyper, data: Data, state: TrainState):
+    """The updates of one scan iteration: step(params, opt_state, x, y) on the forward batch and,
+    if bidirectional and within the budget, on the inverse one with (g, nu) in the role of
+    (f, mu), i.e. params and batch swapped.  Returns (key, params, opt_state, the metrics of each
+    direction stacked (k, ...), steps done).
+
+    `config.fold` swaps the two traced updates for one `lax.scan` of length 2 over the same update
+    (the roles swapped after each): the program holds one copy of it and compiles in about 2/3 of
+    the time, and each iteration runs a loop (docs/benchmarks.md, section 10)."""
+    key, (x, y), (x2, y2) = batches(config, data, state.key)
+    if not config.bidirectional:
+        params, opt_state, metrics = step(state.params, state.opt_state, x, y)
+        return key, params, opt_state, jax.tree.map(lambda m: m[None], metrics), jnp.int32(1)
+    second = state.step + 1 < hyper.steps  # `steps` counts updates: an odd budget ends forward
+
+    def direction(carry, inputs):
+        (a, b), on = inputs
+        params, opt_state, metrics = step(*carry, a, b)
+        params, opt_state = jax.tree.map(lambda new, old: jnp.where(on, new, old), (params, opt_state), carry)
+        return (params[::-1], opt_state[::-1]), metrics
+
+    carry = (state.params, state.opt_state)
+    if config.fold:
+        inputs = ((jnp.stack([x, y2]), jnp.stack([y, x2])), jnp.stack([jnp.bool_(True), second]))
+        (params, opt_state), metrics = jax.lax.scan(direction, carry, inputs)
+    else:
+        carry, forward = direction(carry, ((x, y), True))
+        (params, opt_state), inverse = direction(carry, ((y2, x2), second))
+        metrics = jax.tree.map(lambda *m: jnp.stack(m), forward, inverse)
+    return key, params, opt_state, metrics, 1 + second.astype(jnp.int32)
+
+
 def iteration(config: Config, hyper: Hyper, data: Data, state: TrainState):
-    """One scan iteration: the forward step and, if bidirectional and within the budget, the
-    inverse one (the same `update` with (g, nu) in the role of (f, mu)); no lax.cond between them.
+    """One scan iteration: `update` forward and, if bidirectional, inverse (`both_ways`).
+    L_f and L_g are averaged over the directions that ran (L_f: the map's loss, L_g: the
+    potential's); the dual value is the forward one.
 
     The state advances only within the budget and while the step is healthy (finite, and its
     losses and dual value within `hyper.limit`): a bad step leaves the state (key included)
     untouched, so every later iteration repeats it and training halts at the last good state."""
-    key, (x, y), (x2, y2) = batches(config, data, state.key)
-    params, opt_state, (loss_f, loss_g, dual) = update(config, hyper, state.params, state.opt_state, x, y)
-    steps_done = jnp.int32(1)
-    if config.bidirectional:  # g maps nu -> mu with f as its potential: (f, g) swapped, (y', x')
-        swapped, opt_swapped, (loss_g_map, loss_f_potential, _) = update(
-            config, hyper, params[::-1], opt_state[::-1], y2, x2)
-        second = state.step + 1 < hyper.steps  # `steps` counts updates: an odd budget ends forward
-        params, opt_state = jax.tree.map(lambda a, b: jnp.where(second, a, b), (swapped[::-1], opt_swapped[::-1]),
-                                         (params, opt_state))
-        loss_f = jnp.where(second, (loss_f + loss_g_map) / 2, loss_f)
-        loss_g = jnp.where(second, (loss_g + loss_f_potential) / 2, loss_g)
-        steps_done += second
+    key, params, opt_state, (loss_map, loss_potential, dual), steps_done = both_ways(
+        functools.partial(update, config, hyper), config, hyper, data, state)
+    ran = jnp.arange(loss_map.shape[0]) < steps_done
+    mean = lambda v: jnp.sum(jnp.where(ran, v, 0.0)) / steps_done
     new = TrainState(params, opt_state, key, state.step + steps_done)
-    metrics = jnp.stack([loss_f, loss_g, dual])
+    metrics = jnp.stack([mean(loss_map), mean(loss_potential), dual[0]])
     params_sum = sum(jnp.sum(leaf) for leaf in jax.tree.leaves(params))
     finite = jnp.all(jnp.isfinite(metrics)) & jnp.isfinite(params_sum)
     bounded = jnp.all(jnp.abs(metrics) <= hyper.limit)

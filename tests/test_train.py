@@ -83,10 +83,12 @@ def test_a_non_finite_step_halts_at_the_last_finite_state():
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(state.params))
 
 
-def test_iteration_is_the_forward_then_the_inverse_update_on_fits_batches():
+@pytest.mark.parametrize("fold", [False, True])
+def test_iteration_is_the_forward_then_the_inverse_update_on_fits_batches(fold):
     """One scan iteration = `update` on the forward batch, then `update` with (g, f) swapped on
-    the inverse batch, the batches being `train.batches`' draws (a plain-Python replay)."""
-    config, hyper = _config(steps=6)
+    the inverse batch, the batches being `train.batches`' draws (a plain-Python replay), with
+    the two directions as two traced updates or folded into one."""
+    config, hyper = _config(steps=6, fold=fold)
     data, state = _data(), train.init_state(config, jax.random.key(0))
     trained = state
     for _ in range(-(-3 // config.chunk)):
@@ -98,6 +100,24 @@ def test_iteration_is_the_forward_then_the_inverse_update_on_fits_batches():
         swapped, opt_swapped, _ = train.update(config, hyper, params[::-1], opt_state[::-1], y2, x2)
         params, opt_state = swapped[::-1], opt_swapped[::-1]
     _close(trained.params, params, rtol=1e-4, atol=1e-6)
+
+
+def test_folded_directions_train_as_the_two_updates_with_an_odd_budget():
+    """`Config.fold` changes the program, not the training: same parameters and chunk metrics
+    after a budget that ends on a forward step, and the folded program is the shorter one."""
+    data, out = _data(), {}
+    for fold in (False, True):
+        config, hyper = _config(steps=31, fold=fold)
+        state = train.init_state(config, jax.random.key(5))
+        chunk = train.compiled_train_chunk()
+        for _ in range(train.n_chunks(config, 31)):
+            state, metrics = chunk(config, hyper, data, state)
+        text = chunk.lower(config, hyper, data, state).as_text()
+        out[fold] = state, metrics, text.count("dot_general")
+    assert int(out[True][0].step) == int(out[False][0].step) == 31
+    _close(out[True][0].params, out[False][0].params, rtol=1e-4, atol=1e-6)
+    _close({k: v for k, v in out[True][1].items()}, {k: v for k, v in out[False][1].items()}, rtol=1e-4, atol=1e-6)
+    assert out[True][2] < out[False][2]
 
 
 def test_new_tau_and_lambda_compile_nothing():
