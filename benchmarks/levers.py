@@ -1,0 +1,84 @@
+"""Rank accuracy levers for the `paper` preset with short runs (issue #20): the preset with one
+change, on Mix3toMix10, one JSON line per run.
+
+    python benchmarks/levers.py 8 20000                          # the preset, 20k updates at D = 8
+    python benchmarks/levers.py 8 20000 learning_rate=4e-3       # one change (any fit setting)
+    python benchmarks/levers.py 64 8000 warm=0.05                # linear warm-up over 5 % of the budget
+    python benchmarks/levers.py 8 20000 zero_init=True           # f's and g's last layer at zero: T starts at the identity
+    python benchmarks/levers.py 8 20000 seed=1
+
+Every run also keeps exponential moving averages of both networks' parameters in the scan
+(decays 0.999 and 0.9999), so parameter averaging is measured from the same runs: the line has
+L2-UVP % of the trained networks ("raw") and of each average.  The training is `fit`'s (its
+checks, frame, configuration and iteration); only the loop around it is this script's.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+from enot_lite import bench, benchmark, solver, train
+
+DECAYS = (0.999, 0.9999)
+
+
+def warmed(schedule, fraction):
+    """`train.schedule` times a linear warm-up min(1, (k + 1) / (fraction * steps))."""
+    def with_warm_up(learning_rate, steps, final_lr_fraction):
+        base = schedule(learning_rate, steps, final_lr_fraction)
+        return lambda count: base(count) * jnp.minimum(1.0, (count + 1) / jnp.maximum(1.0, fraction * steps))
+    return with_warm_up
+
+
+def chunk(config, hyper, data, state, averages):
+    """`config.chunk` iterations of `train.iteration`, with the parameter averages updated after each."""
+    def body(carry, _):
+        state, averages = carry
+        state, _ = train.iteration(config, hyper, data, state)
+        averages = tuple(jax.tree.map(lambda a, p: d * a + (1 - d) * p, avg, state.params)
+                         for d, avg in zip(DECAYS, averages))
+        return (state, averages), None
+    return jax.lax.scan(body, (state, averages), None, length=config.chunk)[0]
+
+
+def run(dim, steps, seed=0, warm=0.0, zero_init=False, **change):
+    pair = benchmark.mix3tomix10(dim)
+    settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps} | change)
+    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "frame")
+    problem = solver._check(pair.sample_source, pair.sample_target, cost="sqeuclidean", map=None, bidirectional=None,
+                            seed=seed, reference_map=None, callback=None, **{k: settings[k] for k in names})
+    prepared = solver._prepare(problem, seed)
+    config, hyper = solver._configure(problem, settings["tau"], settings["lam"], prepared.limit)
+    schedule = train.schedule
+    if warm:
+        train.schedule = warmed(schedule, warm)
+    try:
+        state = train.init_state(config, prepared.key)
+        if zero_init:
+            last = f"Dense_{len(config.hidden)}"
+            zeroed = lambda p: {"params": p["params"] | {last: jax.tree.map(jnp.zeros_like, p["params"][last])}}
+            state = state._replace(params=tuple(zeroed(p) for p in state.params))
+        averages = tuple(state.params for _ in DECAYS)
+        step = jax.jit(chunk, static_argnums=0, compiler_options=train.compiler_options())
+        start = time.perf_counter()
+        for _ in range(train.n_chunks(config, steps)):
+            state, averages = step(config, hyper, prepared.data, state, averages)
+        jax.block_until_ready(state)
+        wall = time.perf_counter() - start
+    finally:
+        train.schedule = schedule
+    model = solver._model(problem, config, prepared.frame, problem.settings)
+    scores = {name: round(benchmark.l2_uvp(model(state._replace(params=params), {}).transport, pair), 4)
+              for name, params in [("raw", state.params)] + [(f"ema{d}", a) for d, a in zip(DECAYS, averages)]}
+    return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, **change, wall=round(wall, 1), **scores)
+
+
+if __name__ == "__main__":
+    dim, steps = int(sys.argv[1]), int(sys.argv[2])
+    change = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
+    print(json.dumps(run(dim, steps, **change)), flush=True)
