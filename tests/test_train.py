@@ -116,7 +116,7 @@ def test_folded_directions_train_as_the_two_updates_with_an_odd_budget():
         out[fold] = state, metrics, text.count("dot_general")
     assert int(out[True][0].step) == int(out[False][0].step) == 31
     _close(out[True][0].params, out[False][0].params, rtol=1e-4, atol=1e-6)
-    _close({k: v for k, v in out[True][1].items()}, {k: v for k, v in out[False][1].items()}, rtol=1e-4, atol=1e-6)
+    _close(out[True][1], out[False][1], rtol=1e-4, atol=1e-6)
     assert out[True][2] < out[False][2]
 
 
