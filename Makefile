@@ -40,8 +40,9 @@ lab: $(VENV)/.installed-lab
 # One pytest run collects tests/ and notebooks/ (pyproject's testpaths): unit tests, every
 # notebook in a fresh kernel (course/pytest_plugin.py: cwd = notebooks/, quick mode, executed
 # once and saved to build/executed/), then the site, slides and browser tests built from those runs.
+# Compiled programs are cached in build/xla-cache (enot_lite.cache_compilations), one cache per clone.
 test: $(VENV)/.installed-test
-	ENOT_QUICK=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+	ENOT_QUICK=1 ENOT_CACHE_DIR=$(CURDIR)/build/xla-cache $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # book and slides first run the notebooks that have no saved execution of the current sources
 # (full mode unless ENOT_QUICK=1; after `make test`, `ENOT_QUICK=1 make book` reuses its runs);

@@ -11,14 +11,15 @@ from enot_lite.loss import expectile_loss
 from enot_lite.result import DivergenceError, ENOTResult, load
 from enot_lite.solver import fit
 from enot_lite.grid import SweepResult, sweep
+from enot_lite.train import cache_compilations
 
 __version__ = "0.1.0"
 
 QUICK = os.environ.get("ENOT_QUICK", "") not in ("", "0")
 """Quick mode (env ENOT_QUICK=1): notebooks and tests shrink their step counts."""
 
-__all__ = ["DivergenceError", "ENOTResult", "QUICK", "SweepResult", "benchmark", "costs", "datasets", "discrete",
-           "expectile_loss", "fit", "load", "loss", "plotting", "potentials", "sweep", "train"]
+__all__ = ["DivergenceError", "ENOTResult", "QUICK", "SweepResult", "benchmark", "cache_compilations", "costs",
+           "datasets", "discrete", "expectile_loss", "fit", "load", "loss", "plotting", "potentials", "sweep", "train"]
 
 
 def __getattr__(name):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -284,5 +286,22 @@ jax.monitoring.register_event_duration_secs_listener(
 
 
 def compilations() -> int:
-    """How many XLA compilations this process has run so far (read it before and after)."""
+    """How many programs this process has compiled so far, by XLA or by loading them from the
+    compilation cache (`cache_compilations`); read it before and after."""
     return len(_compilations)
+
+
+def cache_compilations(directory: str | os.PathLike | None = None) -> Path:
+    """Keep every compiled program on disk (JAX's persistent compilation cache), so that a new
+    process building the same program loads it instead of compiling it again: a notebook run a
+    second time skips most of its compilation.  `directory` defaults to $ENOT_CACHE_DIR, else a
+    directory JAX is already configured with, else $XDG_CACHE_HOME/enot_lite/xla
+    (~/.cache/enot_lite/xla).  Returns the directory in use."""
+    if directory is None:
+        directory = os.environ.get("ENOT_CACHE_DIR") or jax.config.jax_compilation_cache_dir or (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enot_lite" / "xla")
+    directory = Path(directory).expanduser().resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return directory

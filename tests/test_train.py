@@ -1,4 +1,8 @@
 """The training machinery (enot_lite.train): the swaps that change speed only, compilations, replays."""
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -133,3 +137,26 @@ def test_the_compile_counter_counts():
     before = train.compilations()
     jax.jit(lambda z: z * 3.0 + 1.0)(jnp.arange(7.0))
     assert train.compilations() > before
+
+
+_CACHED_RUN = """
+import jax, jax.numpy as jnp, enot_lite
+from enot_lite import train
+loaded = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: loaded.append(event) if event == "/jax/compilation_cache/cache_hits" else None)
+print(enot_lite.cache_compilations())
+z = jnp.arange(11.0)
+before, loaded_before = train.compilations(), len(loaded)
+jax.jit(lambda z: jnp.sin(z) * 3.0 + 1.0)(z).block_until_ready()
+print(train.compilations() - before, len(loaded) - loaded_before)
+"""
+
+
+def test_a_cached_program_is_loaded_in_a_new_process_and_counted(tmp_path):
+    runs = [subprocess.run([sys.executable, "-c", _CACHED_RUN], capture_output=True, text=True, check=True,
+                           env={**os.environ, "ENOT_CACHE_DIR": str(tmp_path / "xla")}).stdout.split("\n")
+            for _ in range(2)]
+    assert runs[0][0] == runs[1][0] == str(tmp_path / "xla") and any((tmp_path / "xla").iterdir())
+    assert runs[0][1] == "1 0"   # compiled by XLA, then stored
+    assert runs[1][1] == "1 1"   # loaded from the cache, and counted
