@@ -296,7 +296,8 @@ def cache_compilations(directory: str | os.PathLike | None = None) -> Path:
     process building the same program loads it instead of compiling it again: a notebook run a
     second time skips most of its compilation.  `directory` defaults to $ENOT_CACHE_DIR, else a
     directory JAX is already configured with, else $XDG_CACHE_HOME/enot_lite/xla
-    (~/.cache/enot_lite/xla).  Returns the directory in use."""
+    (~/.cache/enot_lite/xla).  Nothing is ever deleted from it (a course run adds 2-4 MB per
+    notebook): remove the directory to reclaim the space.  Returns the directory in use."""
     if directory is None:
         directory = os.environ.get("ENOT_CACHE_DIR") or jax.config.jax_compilation_cache_dir or (
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enot_lite" / "xla")
