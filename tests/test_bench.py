@@ -85,3 +85,15 @@ def test_a_sweep_prints_the_grid_and_writes_its_csv_and_heat_map(tmp_path, capsy
     assert (tmp_path / "sweep_D2.png").stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "4 cells (2 x 2 x 1 tau x lam x seeds)" in out and "steps/s per cell" in out and "GFLOP/s" in out
+
+
+def test_a_diverging_pair_is_a_row_and_the_other_dimensions_still_run(tmp_path, capsys, monkeypatch):
+    quick = bench.PRESETS["quick"]
+    monkeypatch.setitem(bench.PRESETS, "quick", lambda d: quick(d) | ({"learning_rate": 1.0} if d == 2 else {}))
+    rows = bench.main(["--dims", "2", "4", "--preset", "quick", "--steps", "300", "--out", str(tmp_path)])
+    assert [r.dim for r in rows] == [2, 4]
+    assert rows[0].diverged_at >= 0 and rows[0].l2_uvp == float("inf")
+    assert rows[1].diverged_at == -1 and rows[1].l2_uvp < rows[1].linear_l2_uvp
+    assert f"diverged at step {rows[0].diverged_at} (DivergenceError)" in capsys.readouterr().out
+    with open(tmp_path / "results.csv") as fh:
+        assert [line["diverged_at"] for line in csv.DictReader(fh)] == [str(rows[0].diverged_at), "-1"]

@@ -10,7 +10,8 @@
 Prints one row per (solver, D): L2-UVP, cosine, linear-baseline L2-UVP, steps, wall time
 (compilation included), steady-state steps/s, GFLOP/s achieved (XLA's cost analysis of
 one training step times steps/s) against this machine's measured fp32 matmul peak.
-Writes results.csv and l2_uvp.png (L2-UVP vs D, log scale, with published numbers).
+A run that raises `DivergenceError` is a row with L2-UVP inf and the step it diverged at; the
+other dimensions still run.  Writes results.csv and l2_uvp.png (L2-UVP vs D, log scale, with published numbers).
 With --sweep: trains the grid of the listed values (`enot_lite.sweep`, the others from the preset)
 on every D, prints each cell's dual value and L2-UVP (on the cell's evaluation sample) and the
 grid's speed, and writes sweep.csv and one heat map of L2-UVP over tau x lambda per D
@@ -170,9 +171,9 @@ def run(args, compare=None):
     for dim in args.dims:
         pair, data = pair_data(args, dim)
         settings = PRESETS[args.preset](dim) | ({"steps": args.steps} if args.steps else {})
-        transport, wall, rate = run_enot(pair, settings | {"seed": args.seed}, data)
+        transport, wall, rate, diverged_at = run_enot(pair, settings | {"seed": args.seed}, data)
         new = [evaluate("enot_lite", pair, transport, wall, rate, settings["steps"], flops_per_step(dim, settings),
-                        args.seed)]
+                        args.seed, diverged_at)]
         if getattr(args, "compare", None):
             extra = compare[args.compare](pair, settings, data, args.seed)
             new += extra if isinstance(extra, list) else [extra]

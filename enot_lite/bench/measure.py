@@ -9,6 +9,7 @@ import inspect
 import os
 import platform
 import time
+from math import inf, nan
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +60,7 @@ class Row:
     steps_per_s: float
     gflops: float
     seed: int
+    diverged_at: int = -1  # the step of a DivergenceError (then L2-UVP is inf), -1 if none
 
 
 def matmul_peak(n=2048, repeats=10):
@@ -107,16 +109,23 @@ def steady_rate(steps, seconds):
 
 
 def run_enot(pair, settings, data, progress=True):
+    """(transport, wall seconds, steady steps/s, the step it diverged at or -1); a run that raises
+    `DivergenceError` gives transport None and the rate of its last good state."""
     start = time.perf_counter()
-    result = enot_lite.fit(*data, progress=progress, **settings)
+    try:
+        result, diverged_at = enot_lite.fit(*data, progress=progress, **settings), -1
+    except enot_lite.DivergenceError as err:
+        result, diverged_at = err.result, err.step
     wall = time.perf_counter() - start
     rate = steady_rate(result.history["step"], result.history["time"])
-    return result.transport, wall, rate
+    return (result.transport if diverged_at < 0 else None), wall, rate, diverged_at
 
 
-def evaluate(name, pair, transport, wall, rate, steps, flops, seed):
-    return Row(name, pair.dim, benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair),
-               benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9, seed)
+def evaluate(name, pair, transport, wall, rate, steps, flops, seed, diverged_at=-1):
+    """The Row of `transport` (None for a run that diverged: L2-UVP inf, cosine nan)."""
+    uvp, cos = (benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair)) if transport is not None else (inf, nan)
+    return Row(name, pair.dim, uvp, cos, benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9,
+               seed, diverged_at)
 
 
 def print_table(rows, peak):
@@ -125,7 +134,8 @@ def print_table(rows, peak):
     print("-" * len(head))
     for r in rows:
         print(f"{r.solver:10s} {r.dim:4d} {r.l2_uvp:8.3f} {r.cosine:6.3f} {r.linear_l2_uvp:8.2f} {r.steps:7d} "
-              f"{r.wall_s:7.1f} {r.steps_per_s:8.1f} {r.gflops:8.1f} {100 * r.gflops / peak:6.1f}%")
+              f"{r.wall_s:7.1f} {r.steps_per_s:8.1f} {r.gflops:8.1f} {100 * r.gflops / peak:6.1f}%"
+              + (f"   diverged at step {r.diverged_at} (DivergenceError)" if r.diverged_at >= 0 else ""))
     print(f"fp32 matmul peak measured here: {peak:.0f} GFLOP/s ({platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, jax {jax.__version__})")
 
