@@ -124,7 +124,10 @@ def run_enot(pair, settings, data, progress=True):
 
 def evaluate(name, pair, transport, wall, rate, steps, flops, seed, diverged_at=-1):
     """The Row of `transport` (None for a run that diverged: L2-UVP inf, cosine nan)."""
-    uvp, cos = (benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair)) if transport is not None else (inf, nan)
+    if transport is None:
+        uvp, cos = inf, nan
+    else:
+        uvp, cos = benchmark.l2_uvp(transport, pair), benchmark.cosine(transport, pair)
     return Row(name, pair.dim, uvp, cos, benchmark.l2_uvp(pair.linear_map, pair), steps, wall, rate, rate * flops / 1e9,
                seed, diverged_at)
 
