@@ -1,19 +1,28 @@
 """Two-dimensional toy pairs for the notebooks: pure-JAX samplers `sample(key, n) -> (n, 2)`.
 
-They are module-level functions, so passing the same sampler twice to `enot_lite.fit`
-reuses the compiled training loop.
+Each is jitted with n static (`sampler`), so drawing from one outside training builds one program
+per n instead of one per operation; inside `enot_lite.fit`'s loop it is traced into the loop's
+program.  They are module-level objects, so passing the same sampler twice reuses the compiled
+training loop.
 """
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 
+sampler = functools.partial(jax.jit, static_argnums=1)
+"""The decorator of a sampler sample(key, n): jitted, n static."""
 
+
+@sampler
 def gaussian(key, n):
     """Standard normal N(0, I)."""
     return jax.random.normal(key, (n, 2))
 
 
+@sampler
 def eight_gaussians(key, n, radius=2.5, scale=0.25):
     """8 small Gaussians evenly spaced on a circle."""
     k_comp, k_noise = jax.random.split(key)
@@ -27,6 +36,7 @@ def _rotate(z, angle):
     return z @ jnp.array([[c, s], [-s, c]])
 
 
+@sampler
 def moons(key, n, noise=0.05):
     """Two interleaving half circles (as scikit-learn's make_moons), centred, rotated by -pi/6."""
     k_t, k_side, k_noise = jax.random.split(key, 3)
@@ -37,6 +47,7 @@ def moons(key, n, noise=0.05):
     return _rotate(z, -jnp.pi / 6)
 
 
+@sampler
 def s_curve(key, n, noise=0.05):
     """The 2-D S curve (as scikit-learn's make_s_curve, coordinates x and z), rotated by pi/6."""
     k_t, k_noise = jax.random.split(key)
@@ -45,16 +56,19 @@ def s_curve(key, n, noise=0.05):
     return _rotate(z, jnp.pi / 6)
 
 
+@sampler
 def square(key, n):
     """Uniform on the square [-1, 1]^2."""
     return jax.random.uniform(key, (n, 2), minval=-1.0, maxval=1.0)
 
 
+@sampler
 def rotated_square(key, n):
     """Uniform on a square of side 3 rotated by pi/4 and shifted by (1, 0.5)."""
     return _rotate(1.5 * square(key, n), jnp.pi / 4) + jnp.array([1.0, 0.5])
 
 
+@sampler
 def checkerboard(key, n):
     """Uniform on the black cells of a 4 x 4 checkerboard on [-2, 2]^2."""
     k1, k2, k3 = jax.random.split(key, 3)
@@ -80,6 +94,7 @@ def _unit(v):
     return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
 
 
+@sampler
 def von_mises_fisher(key, n, mean, kappa):
     """n points on S^2 from the von Mises-Fisher law with unit mean direction `mean` and
     concentration kappa: cos(angle to the mean) = 1 + log(u + (1 - u) e^(-2 kappa)) / kappa, u
@@ -101,6 +116,7 @@ def sphere_mixture(means, kappa):
     """A pure-JAX sampler(key, n) of an equal mixture of von Mises-Fisher caps on S^2."""
     means = _unit(means)
 
+    @sampler
     def sample(key, n):
         k_comp, k_points = jax.random.split(key)
         which = jax.random.randint(k_comp, (n,), 0, means.shape[0])
