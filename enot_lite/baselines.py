@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from enot_lite import benchmark, checks, costs, frame as frames, solver, train
+from enot_lite.result import _transport
 
 METHODS = ("exact", "w2ot", "minimax")
 INNER_STEPS = {"exact": 0, "w2ot": 10, "minimax": 5}
@@ -157,13 +158,11 @@ class BaselineResult:
 
     def transport(self, x):
         """The forward map T(x) = x - grad h*(grad f(x)), for x of shape (n, d)."""
-        t = _transport(self.cost, self.hidden, self.params_f, self.frame.to_frame(jnp.asarray(x, jnp.float32)))
-        return self.frame.from_frame(t)
+        return _transport(self.cost, self.hidden, "gradient", self.params_f, self.frame, jnp.asarray(x, jnp.float32))
 
     def inverse_transport(self, y):
         """The inverse map S(y) = y - grad h*(grad g(y))."""
-        s = _transport(self.cost, self.hidden, self.params_g, self.frame.to_frame(jnp.asarray(y, jnp.float32)))
-        return self.frame.from_frame(s)
+        return _transport(self.cost, self.hidden, "gradient", self.params_g, self.frame, jnp.asarray(y, jnp.float32))
 
     @property
     def seconds_per_update(self) -> float:
@@ -172,11 +171,6 @@ class BaselineResult:
         if len(steps) < 2:
             return float("nan")
         return float((seconds[-1] - seconds[0]) / (steps[-1] - steps[0]))
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _transport(cost, hidden, params, x):
-    return train.functions(cost, hidden)["T"](params, x)
 
 
 def _draw(sampler, array, key, n):

@@ -29,17 +29,31 @@ class DivergenceError(RuntimeError):
         self.step, self.result = step, result
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _transport(cost, hidden, map, params, x):
-    return train.functions(cost, hidden, map=map)["T"](params, x)
-
-
-_value = jax.jit(potentials.value, static_argnums=0)
-
+# The model's functions in the data's units, each one program: z of shape (n, d) or (d,) is moved
+# into the frame z' = (z - m) / s, and maps come back as m + s T'(z'), potentials as s^p phi(z').
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _c_transform(cost, hidden, map, params_f, params_g, x):
-    return loss.c_transform(**train.functions(cost, hidden, map=map), theta=params_f, phi=params_g, x=x)
+def _transport(cost, hidden, map, params, frame, z):
+    t = train.functions(cost, hidden, map=map)["T"](params, frame.to_frame(jnp.atleast_2d(z)))
+    return frame.from_frame(t).reshape(z.shape)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _value(hidden, params, frame, z):
+    return (frame.cost_factor * potentials.value(hidden, params, frame.to_frame(jnp.atleast_2d(z)))).reshape(z.shape[:-1])
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _c_transform(cost, hidden, map, params_f, params_g, frame, z):
+    g_T = loss.c_transform(**train.functions(cost, hidden, map=map), theta=params_f, phi=params_g,
+                           x=frame.to_frame(jnp.atleast_2d(z)))
+    return (frame.cost_factor * g_T).reshape(z.shape[:-1])
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _dual_objective(cost, hidden, map, params_f, params_g, frame, x, y):
+    return (jnp.mean(_c_transform(cost, hidden, map, params_f, params_g, frame, x))
+            + jnp.mean(_value(hidden, params_g, frame, y)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,17 +79,16 @@ class ENOTResult:
                              f"(cost {getattr(self.cost, 'spec', self.cost)!r} has no grad_h_star), and g is its only potential")
 
     def _points(self, z, name):
-        """z (n, d) or (d,) as a 2-D float32 array in the training frame."""
+        """z as a float32 array, checked to have shape (n, d) or (d,)."""
         z = jnp.asarray(z, jnp.float32)
         if z.ndim not in (1, 2) or z.shape[-1] != self.dim:
             raise ValueError(f"{name} must have shape (n, {self.dim}) or ({self.dim},), got {z.shape}")
-        return self.frame.to_frame(jnp.atleast_2d(z))
+        return z
 
     def transport(self, x):
         """The forward map T(x) = x - grad h*(grad f(x)) (or the map network's T(x)), for x of
         shape (n, d) or (d,)."""
-        t = _transport(self.cost, self.hidden, self.map, self.params_f, self._points(x, "x"))
-        return self.frame.from_frame(t).reshape(jnp.shape(x))
+        return _transport(self.cost, self.hidden, self.map, self.params_f, self.frame, self._points(x, "x"))
 
     def inverse_transport(self, y):
         """The inverse map S(y) = y - grad h*(grad g(y)) (learned only with bidirectional=True;
@@ -83,27 +96,27 @@ class ENOTResult:
         self._gradient_mode("inverse_transport")
         if not self.bidirectional:
             raise ValueError("inverse_transport needs a model fitted with bidirectional=True")
-        s = _transport(self.cost, self.hidden, self.map, self.params_g, self._points(y, "y"))
-        return self.frame.from_frame(s).reshape(jnp.shape(y))
+        return _transport(self.cost, self.hidden, self.map, self.params_g, self.frame, self._points(y, "y"))
 
     def c_transform(self, x):
         """The amortised c-transform g_T(x) = c(x, T(x)) - g(T(x)), an upper bound of g^c(x)."""
-        g_T = _c_transform(self.cost, self.hidden, self.map, self.params_f, self.params_g, self._points(x, "x"))
-        return (self.frame.cost_factor * g_T).reshape(jnp.shape(x)[:-1])
+        return _c_transform(self.cost, self.hidden, self.map, self.params_f, self.params_g, self.frame,
+                            self._points(x, "x"))
 
     def f(self, x):
         """The source potential f(x) (its gradient defines the forward map)."""
         self._gradient_mode("f")
-        return (self.frame.cost_factor * _value(self.hidden, self.params_f, self._points(x, "x"))).reshape(jnp.shape(x)[:-1])
+        return _value(self.hidden, self.params_f, self.frame, self._points(x, "x"))
 
     def g(self, y):
         """The target potential g(y)."""
-        return (self.frame.cost_factor * _value(self.hidden, self.params_g, self._points(y, "y"))).reshape(jnp.shape(y)[:-1])
+        return _value(self.hidden, self.params_g, self.frame, self._points(y, "y"))
 
     def dual_objective(self, x, y):
         """mean_i g_T(x_i) + mean_j g(y_j): the dual objective of the learned potentials on samples.
         It estimates the transport cost, but is neither an upper nor a lower bound of it."""
-        return float(jnp.mean(self.c_transform(x)) + jnp.mean(self.g(y)))
+        return float(_dual_objective(self.cost, self.hidden, self.map, self.params_f, self.params_g, self.frame,
+                                     self._points(x, "x"), self._points(y, "y")))
 
     def save(self, path):
         """Write the model to `path` (.npz: a JSON header and arrays, no pickle).  A custom cost

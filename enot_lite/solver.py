@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 import warnings
@@ -134,10 +135,16 @@ def _prepare(problem: _Problem, seed) -> _Run:
             p.cost.check(name, pilot if a is None else a)
     box = _frame(p.settings["frame"], p.cost, x_pilot, y_pilot)
     data = train.Data(p.source, p.target, jnp.asarray(box.shift), jnp.float32(box.scale))
-    mean_cost = float(jnp.mean(pairwise(p.cost, box.to_frame(x_pilot), box.to_frame(y_pilot[::-1]))))
+    mean_cost = float(_mean_cost(p.cost, box, x_pilot, y_pilot))
     x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in enumerate(sides, start=7))
     t_eval = None if p.reference_map is None else jnp.asarray(p.reference_map(x_eval), jnp.float32)
     return _Run(key, box, data, BLOW_UP * (mean_cost + mean_cost**2), (x_eval, y_eval, t_eval))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _mean_cost(cost, box, x, y):
+    """The mean cost of a random pairing of x and y (y reversed) in the frame `box`."""
+    return jnp.mean(pairwise(cost, box.to_frame(x), box.to_frame(y[::-1])))
 
 
 def _configure(problem: _Problem, tau, lam, limit):
@@ -214,6 +221,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
     x_eval, y_eval, t_eval = evaluation
     history = _history(t_eval is not None)
     snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
+    target_var = None if t_eval is None else float(jnp.sum(jnp.var(y_eval, axis=0)))
     start = time.perf_counter()
     state = train.init_state(config, key)
     n_chunks = train.n_chunks(config, hyper.steps)
@@ -228,8 +236,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
             state, current = new, snapshot(new)  # `state` only ever holds a finished chunk
             _record(history, int(state.step), time.perf_counter() - start, metrics, current.frame.cost_factor)
             if t_eval is not None:
-                var = float(jnp.sum(jnp.var(y_eval, axis=0)))
-                history["l2_uvp"].append(benchmark.l2_uvp_of(current.transport(x_eval), t_eval, var))
+                history["l2_uvp"].append(benchmark.l2_uvp_of(current.transport(x_eval), t_eval, target_var))
             bar.update(1)
             bar.set_postfix(dual=f"{history['dual_value'][-1]:.4g}", refresh=False)
             if callback is not None and callback(int(state.step), dataclasses.replace(current, dual_value=history["dual_value"][-1])):
