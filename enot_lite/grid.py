@@ -249,7 +249,6 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
     cell: `models[c](state, history)` makes cell c's `ENOTResult`; `runs[seed]` its frame and
     evaluation sample."""
     histories = [solver._history(runs[cells[0][2]].evaluation[2] is not None) for _ in cells]
-    variances = {seed: float(jnp.sum(jnp.var(run.evaluation[1], axis=0))) for seed, run in runs.items()}
     diverged = {}  # cell index -> DivergenceError
     learning_rate = float(hyper.learning_rate[0])
 
@@ -272,9 +271,8 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
             history, run = histories[c], runs[seed]
             solver._record(history, int(steps[c]), now, {k: v[c] for k, v in metrics.items()}, run.frame.cost_factor)
             if with_l2_uvp:
-                x_eval, _, t_eval = run.evaluation
-                history["l2_uvp"].append(benchmark.l2_uvp_of(snapshot(params, c).transport(x_eval), t_eval,
-                                                                    variances[seed]))
+                x_eval, _, t_eval, var = run.evaluation
+                history["l2_uvp"].append(benchmark.l2_uvp_of(snapshot(params, c).transport(x_eval), t_eval, var))
 
     def grid(state, interrupted, final):  # the SweepResult of `state`
         params, results = jax.device_get(state.params), []
@@ -282,7 +280,7 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
             if c in diverged:
                 results.append(diverged[c].result)
                 continue
-            result, (x_eval, y_eval, _) = snapshot(params, c), runs[seed].evaluation
+            result, (x_eval, y_eval, _, _) = snapshot(params, c), runs[seed].evaluation
             dual = result.dual_objective(x_eval, y_eval) if final else histories[c]["dual_value"][-1]
             results.append(dataclasses.replace(result, dual_value=dual, interrupted=interrupted))
         axes = [tuple(dict.fromkeys(values)) for values in zip(*cells)]

@@ -90,7 +90,8 @@ class _Problem(NamedTuple):
 
 class _Run(NamedTuple):
     """What one seed fixes: the PRNG key, the frame (from a pilot draw), `train.Data`, the
-    blow-up limit and the evaluation sample (x, y, T*(x) or None) in the data's units."""
+    blow-up limit and the evaluation sample (x, y, T*(x), Var(y)) in the data's units (T*(x) and
+    Var(y), the L2-UVP denominator, None without a reference map)."""
 
     key: jax.Array
     frame: frames.Frame
@@ -137,8 +138,10 @@ def _prepare(problem: _Problem, seed) -> _Run:
     data = train.Data(p.source, p.target, jnp.asarray(box.shift), jnp.float32(box.scale))
     mean_cost = float(_mean_cost(p.cost, box, x_pilot, y_pilot))
     x_eval, y_eval = (_sample(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in enumerate(sides, start=7))
-    t_eval = None if p.reference_map is None else jnp.asarray(p.reference_map(x_eval), jnp.float32)
-    return _Run(key, box, data, BLOW_UP * (mean_cost + mean_cost**2), (x_eval, y_eval, t_eval))
+    t_eval, var = None, None
+    if p.reference_map is not None:
+        t_eval, var = jnp.asarray(p.reference_map(x_eval), jnp.float32), float(jnp.sum(jnp.var(y_eval, axis=0)))
+    return _Run(key, box, data, BLOW_UP * (mean_cost + mean_cost**2), (x_eval, y_eval, t_eval, var))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -217,11 +220,10 @@ def _sample(sampler, data, key, n):
 
 def _train(config, hyper, data, key, model, evaluation, progress, callback):
     """fit's loop over chunks: the history, divergence, the callback, Ctrl-C.  `model(state,
-    history)` makes an `ENOTResult`; `evaluation` = (x, y, T*(x) or None) in the data's units."""
-    x_eval, y_eval, t_eval = evaluation
+    history)` makes an `ENOTResult`; `evaluation` = (x, y, T*(x), Var(y)) as `_Run` has it."""
+    x_eval, y_eval, t_eval, target_var = evaluation
     history = _history(t_eval is not None)
     snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
-    target_var = None if t_eval is None else float(jnp.sum(jnp.var(y_eval, axis=0)))
     start = time.perf_counter()
     state = train.init_state(config, key)
     n_chunks = train.n_chunks(config, hyper.steps)
