@@ -244,14 +244,15 @@ def amortisation_gap(result, x, iterations=20):
     found by `iterations` of L-BFGS from T(x), per point of x (in the data's units); >= 0 up to
     the solver's accuracy, 0 where T(x) is the argmin.  Works for an `ENOTResult` or a
     `BaselineResult` (anything with params_f, params_g, hidden, cost, frame)."""
-    return np.asarray(_gap(result.cost, result.hidden, iterations, result.params_f, result.params_g,
-                           result.frame.to_frame(jnp.asarray(x, jnp.float32)))) * result.frame.cost_factor
+    return np.asarray(_gap(result.cost, result.hidden, iterations, result.params_f, result.params_g, result.frame,
+                           jnp.asarray(x, jnp.float32)))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _gap(cost, hidden, iterations, theta, phi, x):
+def _gap(cost, hidden, iterations, theta, phi, frame, x):
     fns = train.functions(cost, hidden)
     c, T, g = fns["c"], fns["T"], fns["g"]
+    x = frame.to_frame(x)
     t = T(theta, x)
     y_hat = fine_tune(c, g, phi, x, t, iterations)
-    return (c(x, t) - g(phi, t)) - (c(x, y_hat) - g(phi, y_hat))
+    return frame.cost_factor * ((c(x, t) - g(phi, t)) - (c(x, y_hat) - g(phi, y_hat)))
