@@ -58,9 +58,17 @@ def init(hidden, key, dim):
     return Potential(tuple(hidden)).init(key, jnp.zeros((1, dim), jnp.float32))
 
 
+REACH = 5.0
+"""R of `MapNetwork`: T(x) - x stays within R in every coordinate.  Training happens in the
+standard frame, where both samples have unit scale, so R = 5 bounds nothing a transport between
+them needs; it stops a map that chases a potential steeper than the cost outside the data from
+running away (docs/benchmarks.md, section 9)."""
+
+
 class MapNetwork(nn.Module):
-    """T(x) = x + W a_k + b with a_l = elu(z_l) as in `Potential`: a residual MLP R^d -> R^d.
-    The output layer starts at zero, so T starts as the identity."""
+    """T(x) = x + R tanh((W a_k + b) / R) with a_l = elu(z_l) as in `Potential` and R = `REACH`:
+    a residual MLP R^d -> R^d whose displacement is bounded by R.  The output layer starts at
+    zero, so T starts as the identity."""
 
     hidden: Sequence[int]
 
@@ -70,7 +78,8 @@ class MapNetwork(nn.Module):
         a = x
         for width, name in zip(self.hidden, inner):
             a = elu(nn.Dense(width, name=name)(a))
-        return x + nn.Dense(x.shape[-1], name=last, kernel_init=nn.initializers.zeros)(a)
+        v = nn.Dense(x.shape[-1], name=last, kernel_init=nn.initializers.zeros)(a)
+        return x + REACH * jnp.tanh(v / REACH)
 
 
 def map_value(hidden, params, x):

@@ -12,13 +12,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from enot_lite import benchmark, checks, frame as frames, train
+from enot_lite import benchmark, checks, frame as frames, potentials, train
 from enot_lite.costs import get_cost, has_gradient_map, pairwise
 from enot_lite.result import DivergenceError, ENOTResult
 
 BLOW_UP = 1e4
 """A step blows up when |L_f|, |L_g| or |dual value| passes BLOW_UP * (C + C^2), C the mean cost
 of a random pairing of the data in the training frame (the scale every one of them starts at)."""
+
+LEARNING_RATE = {"gradient": 5e-3, "network": 3e-3}
+"""fit's default Adam step size per map mode.  A map network at 5e-3 diverged or ended with its
+dual value 13-32 % off on some seeds of the W1 and sphere pairs; at 3e-3 none did
+(docs/benchmarks.md, section 9)."""
 
 
 def default_hidden(dim):
@@ -28,7 +33,7 @@ def default_hidden(dim):
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
-        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), map=None, bidirectional=None, frame="standard",
+        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), map=None, bidirectional=None, frame="standard",
         seed=0, reference_map=None, progress=True, callback=None) -> ENOTResult:
     """Fit ENOT between `source` (mu) and `target` (nu).
 
@@ -40,8 +45,9 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
       tau: expectile in (0, 1]; tau -> 1 makes g_T a tight c-transform.
       lam: weight >= 0 of the expectile regulariser.
       steps: gradient updates, exactly (forward and inverse alternate when bidirectional).
-      batch_size, hidden, learning_rate: batch per update, MLP widths (`default_hidden`), Adam's
-        step size.
+      batch_size, hidden: batch per update, MLP widths (`default_hidden`).
+      learning_rate: Adam's step size; default `LEARNING_RATE[map]` (5e-3 for a gradient map,
+        3e-3 for a map network).
       schedule: "cosine" (decay the step size to 1 % of it over `steps`) or "constant".
       betas: Adam's (b1, b2), each in [0, 1).
       map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
@@ -106,6 +112,7 @@ def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learnin
     cost = get_cost(cost)
     map = _map(map, cost)
     bidirectional = (map == "gradient") if bidirectional is None else bidirectional
+    learning_rate = LEARNING_RATE[map] if learning_rate is None else learning_rate
     settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed)
     if map == "network" and settings["bidirectional"]:
         raise ValueError("bidirectional=True needs a gradient map (the inverse map is g's gradient); a network map "
@@ -203,7 +210,8 @@ def _frame(choice, cost, x, y):
         scale = frames.scale_of(x, y)
         if not 1e-2 <= scale <= 1e2:
             warnings.warn(f"the data's scale is {scale:.3g}, and the cost {cost!r} declares no `degree`, so it is trained in "
-                          "the data's units, where tau, lam and learning_rate are tuned for a scale near 1: rescale the "
+                          "the data's units, where tau, lam and learning_rate are tuned for a scale near 1 (and a map "
+                          f"network moves points at most {potentials.REACH:g} per coordinate): rescale the "
                           "data, or give the cost a `degree` if it is translation invariant and homogeneous", stacklevel=4)
     return frames.identity(x.shape[1])
 
