@@ -37,7 +37,7 @@ def test_a_cost_matrix_for_any_cost_and_its_exact_plan():
 @pytest.mark.slow
 def test_w1_in_one_dimension_is_the_quantile_coupling_cost():
     """c = |x - y| on the line: the dual value is within 2 % of W1 = E |F^-1(u) - G^-1(u)|, at
-    every seed tried (before the map's reach was bounded, one seed in 16 blew up)."""
+    every seed tried (before the map's reach was bounded, 6 seeds of 32 blew up at 5000 steps)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8192, 1)).astype(np.float32)
     y = (2 + 0.5 * rng.exponential(size=(8192, 1))).astype(np.float32)
