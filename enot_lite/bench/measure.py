@@ -20,10 +20,11 @@ from enot_lite import benchmark, plotting, solver, train
 
 
 def _fit_defaults(dim):
-    """What `enot_lite.fit` does when only data is passed."""
+    """What `enot_lite.fit` does when only data is passed (the W2 cost, a gradient map)."""
     params = inspect.signature(enot_lite.fit).parameters
-    names = ("steps", "batch_size", "learning_rate", "tau", "lam", "schedule", "betas", "frame")
-    return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
+    names = ("steps", "batch_size", "tau", "lam", "schedule", "betas", "frame")
+    return {name: params[name].default for name in names} | {
+        "hidden": solver.default_hidden(dim), "learning_rate": solver.LEARNING_RATE["gradient"]}
 
 
 def _paper(dim):
