@@ -94,7 +94,9 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         base = import_base(args.base, folder)
-        settings = enot_lite.bench.PRESETS[args.preset](args.dim) | {"steps": 10**6}  # a budget that never ends
+        preset = enot_lite.bench.PRESETS[args.preset](args.dim)
+        # a budget that never ends, at the step size of the preset's own budget
+        settings = preset | {"steps": 10**6, "learning_rate": enot_lite.bench.with_defaults(args.dim, preset)["learning_rate"]}
         pair = enot_lite.benchmark.mix3tomix10(args.dim)
         keys = jax.random.split(jax.random.key(2024))
         data = tuple(jnp.asarray(f(k, 65536)) for f, k in zip((pair.sample_source, pair.sample_target), keys))

@@ -21,9 +21,20 @@ BLOW_UP = 1e4
 of a random pairing of the data in the training frame (the scale every one of them starts at)."""
 
 LEARNING_RATE = {"gradient": 5e-3, "network": 3e-3}
-"""fit's default Adam step size per map mode.  A map network at 5e-3 diverged or ended with its
-dual value 13-32 % off on some seeds of the W1 and sphere pairs; at 3e-3 none did
-(docs/benchmarks.md, section 9)."""
+"""fit's default Adam step size per map mode, for budgets up to `LONG_BUDGET` updates.  A map
+network at 5e-3 diverged or ended with its dual value 13-32 % off on some seeds of the W1 and
+sphere pairs; at 3e-3 none did (docs/benchmarks.md, section 9)."""
+
+LONG_BUDGET = 20_000
+"""Beyond this many updates the default step size shrinks as 1 / sqrt(steps) (`default_learning_rate`):
+at a constant 5e-3, Mix3toMix10 D = 4 ended worse after 50k updates than after 20k at every seed
+(docs/benchmarks.md, section 8)."""
+
+
+def default_learning_rate(map, steps):
+    """eta_0 sqrt(min(1, LONG_BUDGET / steps)), eta_0 = LEARNING_RATE[map]: fit's step size when
+    none is given."""
+    return LEARNING_RATE[map] * math.sqrt(min(1.0, LONG_BUDGET / steps))
 
 
 def default_hidden(dim):
@@ -47,7 +58,8 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
       steps: gradient updates, exactly (forward and inverse alternate when bidirectional).
       batch_size, hidden: batch per update, MLP widths (`default_hidden`).
       learning_rate: Adam's step size; default `LEARNING_RATE[map]` (5e-3 for a gradient map,
-        3e-3 for a map network).
+        3e-3 for a map network) up to `LONG_BUDGET` = 20k steps, times sqrt(20k / steps) beyond
+        (`default_learning_rate`).
       schedule: "cosine" (decay the step size to 1 % of it over `steps`) or "constant".
       betas: Adam's (b1, b2), each in [0, 1).
       map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
@@ -112,8 +124,7 @@ def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learnin
     cost = get_cost(cost)
     map = _map(map, cost)
     bidirectional = (map == "gradient") if bidirectional is None else bidirectional
-    learning_rate = LEARNING_RATE[map] if learning_rate is None else learning_rate
-    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed)
+    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map)
     if map == "network" and settings["bidirectional"]:
         raise ValueError("bidirectional=True needs a gradient map (the inverse map is g's gradient); a network map "
                          "is one-directional: leave bidirectional unset or False")
@@ -183,14 +194,18 @@ def _map(choice, cost):
     return choice
 
 
-def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed):
-    """The checked scalar settings, as they are recorded in the result."""
+def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map="gradient"):
+    """The checked scalar settings, as they are recorded in the result (learning_rate=None:
+    `default_learning_rate` for `map` and `steps`)."""
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
         raise TypeError(f"betas must be a pair (b1, b2), got {betas!r}")
+    steps = checks.number("steps", steps, 0, checks.MAX_STEPS, low_open=True, kind=int)
+    if learning_rate is None:
+        learning_rate = default_learning_rate(map, steps)
     return dict(
         tau=checks.number("tau", tau, 0.0, 1.0, low_open=True),
         lam=checks.number("lam", lam, 0.0, math.inf, low_open=False),
-        steps=checks.number("steps", steps, 0, checks.MAX_STEPS, low_open=True, kind=int),
+        steps=steps,
         batch_size=checks.number("batch_size", batch_size, 0, checks.MAX_BATCH, low_open=True, kind=int),
         learning_rate=checks.number("learning_rate", learning_rate, 0.0, math.inf, low_open=True),
         schedule=checks.one_of("schedule", schedule, ("cosine", "constant")),

@@ -65,6 +65,17 @@ def test_the_default_step_size_depends_on_the_map():
     assert gradient.settings["learning_rate"] == solver.LEARNING_RATE["gradient"]
 
 
+def test_the_default_step_size_shrinks_beyond_a_long_budget():
+    x = np.random.default_rng(6).normal(size=(256, 2)).astype(np.float32)
+    steps = 4 * solver.LONG_BUDGET
+    stopped = enot_lite.fit(x, x + 1, steps=steps, hidden=(8,), progress=False, callback=lambda step, result: True)
+    assert stopped.settings["learning_rate"] == pytest.approx(solver.LEARNING_RATE["gradient"] / 2)
+    assert solver.default_learning_rate("network", solver.LONG_BUDGET) == solver.LEARNING_RATE["network"]
+    given = enot_lite.fit(x, x + 1, steps=steps, hidden=(8,), learning_rate=1e-2, progress=False,
+                          callback=lambda step, result: True)
+    assert given.settings["learning_rate"] == 1e-2
+
+
 @pytest.mark.slow
 def test_a_network_map_for_the_squared_distance_finds_the_closed_form():
     pair = benchmark.gaussian(2)

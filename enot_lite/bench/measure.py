@@ -23,8 +23,7 @@ def _fit_defaults(dim):
     """What `enot_lite.fit` does when only data is passed (the W2 cost, a gradient map)."""
     params = inspect.signature(enot_lite.fit).parameters
     names = ("steps", "batch_size", "tau", "lam", "schedule", "betas", "frame")
-    return {name: params[name].default for name in names} | {
-        "hidden": solver.default_hidden(dim), "learning_rate": solver.LEARNING_RATE["gradient"]}
+    return {name: params[name].default for name in names} | {"hidden": solver.default_hidden(dim)}
 
 
 def _paper(dim):
@@ -82,8 +81,10 @@ def _timed(fn):
 
 
 def with_defaults(dim, settings):
-    """A preset's training settings, with `fit`'s defaults for what it leaves out."""
-    return _fit_defaults(dim) | settings
+    """A preset's training settings, with `fit`'s defaults for what it leaves out (its step size
+    for the preset's budget)."""
+    settings = _fit_defaults(dim) | settings
+    return {"learning_rate": solver.default_learning_rate("gradient", settings["steps"])} | settings
 
 
 def configure(dim, settings, **extra):
