@@ -322,5 +322,5 @@ def test_a_real_ctrl_c_stops_training_and_keeps_the_model():
 def test_more_steps_never_make_the_default_fit_worse():
     pair = benchmark.gaussian(2, seed=7, condition=10, gap=5.0, scale=1e3)
     uvp = [_l2_uvp(enot_lite.fit(pair.sample_source, pair.sample_target, steps=s, progress=False), pair)
-           for s in (1000, 4000, 12000)]
-    assert uvp[1] <= 1.25 * uvp[0] and uvp[2] <= 1.25 * uvp[1], uvp
+           for s in (1000, 4000, 12000, 36000)]  # the last beyond solver.LONG_BUDGET: a smaller step size
+    assert all(later <= 1.25 * earlier for earlier, later in zip(uvp, uvp[1:])), uvp
