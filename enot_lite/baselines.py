@@ -183,7 +183,7 @@ def _draw(sampler, array, key, n):
 
 
 def fit(source, target, method, *, inner_steps=None, cost="sqeuclidean", steps=5000, batch_size=256, hidden=None,
-        learning_rate=5e-3, schedule="cosine", betas=(0.9, 0.99), bidirectional=True, seed=0, reference_map=None,
+        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), bidirectional=True, seed=0, reference_map=None,
         max_seconds=None) -> BaselineResult:
     """Train `method` ("exact", "w2ot" or "minimax") between `source` and `target` (arrays or
     samplers, as `enot_lite.fit` takes them) with `fit`'s settings and defaults.
@@ -201,6 +201,7 @@ def fit(source, target, method, *, inner_steps=None, cost="sqeuclidean", steps=5
     sample_source, source_data, dim = checks.data("source", source)
     sample_target, target_data, _ = checks.data("target", target)
     hidden = tuple(hidden) if hidden is not None else solver.default_hidden(dim)  # fit's default
+    learning_rate = solver.default_learning_rate("gradient", steps) if learning_rate is None else learning_rate
     key = jax.random.key(seed)
     pilot = [_draw(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
              enumerate(((sample_source, source_data), (sample_target, target_data)), start=11)]

@@ -32,9 +32,9 @@ at a constant 5e-3, Mix3toMix10 D = 4 ended worse after 50k updates than after 2
 
 
 def default_learning_rate(map, steps):
-    """eta_0 sqrt(min(1, LONG_BUDGET / steps)), eta_0 = LEARNING_RATE[map]: fit's step size when
-    none is given."""
-    return LEARNING_RATE[map] * math.sqrt(min(1.0, LONG_BUDGET / steps))
+    """eta_0 sqrt(LONG_BUDGET / max(steps, LONG_BUDGET)), eta_0 = LEARNING_RATE[map]: fit's step
+    size when none is given."""
+    return LEARNING_RATE[map] * math.sqrt(LONG_BUDGET / max(steps, LONG_BUDGET))
 
 
 def default_hidden(dim):
