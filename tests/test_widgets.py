@@ -106,6 +106,24 @@ def test_benchmark_widget_trains_only_on_click():
     assert w.result.history["l2_uvp"][-1] < w.linear
 
 
+def test_benchmark_widget_draws_a_given_fit_first_and_refuses_a_mismatched_one():
+    import enot_lite
+    from enot_lite import benchmark
+
+    pair = benchmark.mix3tomix10(2)
+    fitted = enot_lite.fit(pair.sample_source, pair.sample_target, steps=200, progress=False,
+                           reference_map=pair.optimal_map)
+    w = widgets.BenchmarkWidget(pair, steps=200, result=fitted)
+    assert w.result is fitted
+    assert list(w.curve.get_xdata()) == list(fitted.history["step"])
+    w.train.click()
+    assert w.result is not fitted and w.result.settings["steps"] == 200
+    with pytest.raises(ValueError, match="result must be a fit of this D = 2 pair"):
+        widgets.BenchmarkWidget(pair, steps=300, result=fitted)
+    with pytest.raises(ValueError, match="result must be"):
+        widgets.BenchmarkWidget(pair, tau=0.9, steps=200, result=fitted)
+
+
 def test_import_enot_lite_stays_light_and_widgets_load_on_access():
     import subprocess
     import sys

@@ -164,9 +164,19 @@ class GridView(Panel):
 
 class BenchmarkWidget(Panel):
     """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
-    fit takes several seconds) and plots the L2-UVP curve against the benchmark's linear map."""
+    fit takes several seconds) and plots the L2-UVP curve against the benchmark's linear map.
 
-    def __init__(self, pair, tau=0.99, lam=1.0, steps=1500, **fit_kwargs):
+    `result`: optionally a fit of this pair with these tau, lambda and steps and a `reference_map`
+    (so its history has L2-UVP), drawn first instead of training the same model again."""
+
+    def __init__(self, pair, tau=0.99, lam=1.0, steps=1500, result=None, **fit_kwargs):
+        if result is not None:
+            wanted = dict(tau=tau, lam=lam, steps=steps)
+            got = {k: result.settings.get(k) for k in wanted}
+            if got != wanted or result.dim != pair.dim or "l2_uvp" not in result.history:
+                raise ValueError(f"result must be a fit of this D = {pair.dim} pair with {wanted} and a "
+                                 f"reference_map; got D = {result.dim} with {got}")
+        self._first = result
         self.pair, self.settings = pair, dict(steps=steps, progress=False, **fit_kwargs)
         self.tau = _slider(W.FloatSlider, "tau", tau, 0.5, 1.0, 0.005, css="enot-tau")
         self.lam = _slider(W.FloatSlider, "lambda", lam, 0.0, 2.0, 0.05, css="enot-lambda")
@@ -183,8 +193,11 @@ class BenchmarkWidget(Panel):
         super().__init__([self.tau, self.lam, self.train], fig, triggers=[self.train])
 
     def update(self):
-        self.result = enot_lite.fit(self.pair.sample_source, self.pair.sample_target, tau=self.tau.value,
-                                    lam=self.lam.value, reference_map=self.pair.optimal_map, **self.settings)
+        if self._first is not None:  # the given fit, drawn once
+            self.result, self._first = self._first, None
+        else:
+            self.result = enot_lite.fit(self.pair.sample_source, self.pair.sample_target, tau=self.tau.value,
+                                        lam=self.lam.value, reference_map=self.pair.optimal_map, **self.settings)
         h = self.result.history
         self.curve.set_data(h["step"], h["l2_uvp"])
         self.ax.set_xlim(0, h["step"][-1])
