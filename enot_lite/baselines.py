@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 from typing import Any
 
@@ -201,7 +202,11 @@ def fit(source, target, method, *, inner_steps=None, cost="sqeuclidean", steps=5
     sample_source, source_data, dim = checks.data("source", source)
     sample_target, target_data, _ = checks.data("target", target)
     hidden = tuple(hidden) if hidden is not None else solver.default_hidden(dim)  # fit's default
-    learning_rate = solver.default_learning_rate("gradient", steps) if learning_rate is None else learning_rate
+    checked = solver._settings(tau=1.0, lam=0.0, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                               schedule=schedule, betas=betas, bidirectional=bidirectional, frame=None, seed=seed)
+    steps, batch_size, learning_rate, seed = (checked[k] for k in ("steps", "batch_size", "learning_rate", "seed"))
+    if max_seconds is not None:
+        max_seconds = checks.number("max_seconds", max_seconds, 0.0, math.inf, low_open=True)
     key = jax.random.key(seed)
     pilot = [_draw(s, a, jax.random.fold_in(key, i), 8192) for i, (s, a) in
              enumerate(((sample_source, source_data), (sample_target, target_data)), start=11)]

@@ -95,6 +95,13 @@ def test_bad_arguments_are_refused():
         baselines.fit(x, x, "sinkhorn")
     with pytest.raises(ValueError, match="inner_steps must be in"):
         baselines.fit(x, x, "minimax", inner_steps=0)
+    for bad, why in [(dict(steps=0), "steps must be in"), (dict(steps=-5), "steps must be in"),
+                     (dict(batch_size=0), "batch_size must be in"), (dict(learning_rate=-1e-3), "learning_rate must be in"),
+                     (dict(max_seconds=0), "max_seconds must be in")]:
+        with pytest.raises(ValueError, match=why):
+            baselines.fit(x, x, "exact", **bad)
+    with pytest.raises(TypeError, match="steps must be an integer"):
+        baselines.fit(x, x, "exact", steps=10.5)
 
 
 @pytest.mark.slow
