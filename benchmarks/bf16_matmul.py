@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import time
 
@@ -53,18 +54,15 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     return matmul(lhs, rhs)
 
 
-class PotentialBF16(nn.Module):
-    """`potentials.Potential` with bf16 products."""
-
-    hidden: tuple
-
-    @nn.compact
-    def __call__(self, x):
-        *inner, last = potentials.layer_names(self.hidden)
-        acts = [x]
-        for width, name in zip(self.hidden, inner):
-            acts.append(potentials.elu(nn.Dense(width, name=name, dot_general=dot_general)(acts[-1])))
-        return nn.Dense(1, name=last, dot_general=dot_general)(acts[-1])[..., 0], acts
+@contextlib.contextmanager
+def bf16_products():
+    """Every flax Dense layer built inside (so `potentials.Potential`'s) multiplies with `matmul`."""
+    dense = nn.Dense
+    nn.Dense = functools.partial(dense, dot_general=dot_general)
+    try:
+        yield
+    finally:
+        nn.Dense = dense
 
 
 def seconds(fn, *args, repeats=50):
@@ -94,27 +92,30 @@ def potential_gradient(width=256, dim=64, batch=1024):
     hidden = (width,) * 3
     params = potentials.Potential(hidden).init(jax.random.key(1), x)
     print(f"\n| T-loss gradient, width {width}, D = {dim}, batch {batch} | options | ms |\n|---|---|---|")
-    for name, module in (("f32", potentials.Potential), ("bf16", PotentialBF16)):
-        def t_loss(p, x):
-            grad_f = jax.grad(lambda z: module(hidden).apply(p, z)[0].sum())(x)
-            return jnp.mean(jnp.sum((x - grad_f) ** 2, axis=1))
+    def t_loss(p, x):
+        grad_f = jax.grad(lambda z: potentials.value(hidden, p, z).sum())(x)
+        return jnp.mean(jnp.sum((x - grad_f) ** 2, axis=1))
+
+    for name, context in (("f32", contextlib.nullcontext), ("bf16", bf16_products)):
         for options, opt_name in (({}, "XLA default"), (train.compiler_options(), "training chunk's")):
-            f = jax.jit(jax.grad(t_loss), compiler_options=options)
-            print(f"| {name} | {opt_name} | {1e3 * seconds(f, params, x):.2f} |", flush=True)
+            with context():
+                f = jax.jit(jax.grad(t_loss), compiler_options=options)
+                ms = 1e3 * seconds(f, params, x)
+            print(f"| {name} | {opt_name} | {ms:.2f} |", flush=True)
 
 
 @contextlib.contextmanager
 def bf16_training():
-    """fit with `PotentialBF16`, plain autodiff for g (the shared backward pass multiplies in f32)
-    and XLA's default options (the bf16 products' fast path)."""
-    saved = potentials.Potential, shared_backward.value, train.train_chunk
-    potentials.Potential = PotentialBF16
+    """fit with `bf16_products`, plain autodiff for g (the shared backward pass multiplies in
+    f32) and XLA's default options (the bf16 products' fast path)."""
+    saved = shared_backward.value, train.train_chunk
     shared_backward.value = lambda hidden, params, x: potentials.value(hidden, params, x)
     train.train_chunk = lambda config, hyper, data, state: train.compiled_train_chunk(())(config, hyper, data, state)
     try:
-        yield
+        with bf16_products():
+            yield
     finally:
-        potentials.Potential, shared_backward.value, train.train_chunk = saved
+        shared_backward.value, train.train_chunk = saved
 
 
 def fit(dim, name, steps=2000):
