@@ -83,10 +83,16 @@ def test_a_network_map_for_the_squared_distance_finds_the_closed_form():
     assert benchmark.l2_uvp(result.transport, pair) <= 1.0
 
 
+# The map is looser than the dual: for a metric cost c(x, y) - g(y) is flat along a transport ray, so
+# where T(x) lands moves with the seed. With fit's defaults its mean cost is 0 to +8.3 % off the exact
+# cost over seeds 0-7 (the dual -1.7 to +0.7 %); with batch 1024 and step size 1e-3, -0.5 to +4.4 %
+# over seeds 0-15 (the dual -1.1 to +1.1 %). docs/benchmarks.md, sections 9c and 9d.
 @pytest.mark.slow
-def test_on_the_sphere_the_map_stays_on_it_and_matches_the_exact_cost():
+@pytest.mark.parametrize("settings, map_rel", [({}, 0.10), (dict(batch_size=1024, learning_rate=1e-3), 0.05)],
+                         ids=["defaults", "batch-1024"])
+def test_on_the_sphere_the_map_stays_on_it_and_matches_the_exact_cost(settings, map_rel):
     source, target = datasets.SPHERE_PAIRS["two caps -> four caps"]
-    result = enot_lite.fit(source, target, cost="geodesic", steps=4000, progress=False)
+    result = enot_lite.fit(source, target, cost="geodesic", steps=4000, progress=False, **settings)
     x = np.asarray(source(jax.random.key(1), 500), np.float64)
     y = np.asarray(target(jax.random.key(2), 500), np.float64)
     x, y = (z / np.linalg.norm(z, axis=1, keepdims=True) for z in (x, y))
@@ -94,10 +100,7 @@ def test_on_the_sphere_the_map_stays_on_it_and_matches_the_exact_cost():
     t = np.asarray(result.transport(x.astype(np.float32)), np.float64)
     np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-5)
     assert result.dual_value == pytest.approx(exact, rel=0.05)
-    # The map is looser than the dual: for a metric cost c(x, y) - g(y) is flat along a transport
-    # ray, so where T(x) lands moves with the seed (0 to +8.3 % over seeds 0-7 here, -1.7 to +0.7 % for the
-    # dual; docs/benchmarks.md, section 9c).
-    assert np.mean(costs.Geodesic().c(x, t)) == pytest.approx(exact, rel=0.10)
+    assert np.mean(costs.Geodesic().c(x, t)) == pytest.approx(exact, rel=map_rel)
 
     def energy(a, b):  # the energy distance between two samples
         d = lambda u, v: np.linalg.norm(u[:, None] - v[None], axis=-1).mean()  # noqa: E731
