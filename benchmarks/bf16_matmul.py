@@ -24,6 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+import enot_lite
 from enot_lite import bench, benchmark, potentials, shared_backward, train
 
 BF16 = jnp.bfloat16
@@ -92,6 +93,7 @@ def potential_gradient(width=256, dim=64, batch=1024):
     hidden = (width,) * 3
     params = potentials.Potential(hidden).init(jax.random.key(1), x)
     print(f"\n| T-loss gradient, width {width}, D = {dim}, batch {batch} | options | ms |\n|---|---|---|")
+
     def t_loss(p, x):
         grad_f = jax.grad(lambda z: potentials.value(hidden, p, z).sum())(x)
         return jnp.mean(jnp.sum((x - grad_f) ** 2, axis=1))
@@ -119,8 +121,6 @@ def bf16_training():
 
 
 def fit(dim, name, steps=2000):
-    import enot_lite
-
     pair = benchmark.mix3tomix10(dim)
     settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps})
     with bf16_training() if name == "bf16" else contextlib.nullcontext():
