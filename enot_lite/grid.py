@@ -5,7 +5,9 @@ checks, the same frame, blow-up limit and evaluation sample (pilot draws keyed b
 same initial state, the same chunks.  The cells train side by side: `jax.vmap` of
 `train._train_chunk` over the traced settings (tau, lambda, the blow-up limit), the per-seed
 frame and the per-cell state, sharing the data arrays (or the samplers, static in
-`train.Config`).  The grid axis is sharded over the local devices (`jax.sharding`), padded to a
+`train.Config`).  lambda = 0 switches the expectile term off, and tau enters the loss only
+through it, so the cells (t, 0, s) of every t are one training: it runs once per seed and each of
+those cells gets its model with its own settings.  The grid axis is sharded over the local devices (`jax.sharding`), padded to a
 multiple of their number; one dispatch per chunk trains every cell.  The divergence guard of
 `train.iteration` freezes a cell that goes bad, so a diverging cell is reported by its settings
 and the others train on.
@@ -47,6 +49,7 @@ class SweepResult:
     wall_s: float  # the whole sweep, compilation included
     devices: int  # the grid was sharded over this many devices
     padded: int  # cells added to divide the grid over them (trained, then dropped)
+    trained: int  # trainings run: fewer than the cells when several taus share lam = 0
     interrupted: bool = False  # Ctrl-C (or the callback) stopped the sweep before its last step
 
     @property
@@ -109,6 +112,8 @@ class SweepResult:
             lines.append(f"{row['tau']:7.4g} {row['lam']:6.3g} {row['seed']:5d} {row['dual_value']:11.5g} "
                          f"{row['l2_uvp']:9.4g}  {status}")
         n, extra = len(self), f", {self.padded} padding cell(s) dropped" if self.padded else ""
+        if self.trained < n:
+            extra = f", {self.trained} trainings (the lam = 0 cells of each seed are one)" + extra
         lines.append(f"{n} cells ({' x '.join(map(str, self.shape))} tau x lam x seeds) in {self.wall_s:.1f} s on "
                      f"{self.devices} device(s){extra}" + (", interrupted" if self.interrupted else ""))
         return "\n".join(lines)
@@ -172,13 +177,16 @@ def sweep(source, target, *, tau=(0.99,), lam=(1.0,), seeds=(0,), progress=True,
         checked = tuple(solver._settings(**problem.settings | {name: v})[name] for v in values)
         axes[name] = _distinct({"seed": "seeds"}.get(name, name), checked)
     cells = list(itertools.product(axes["tau"], axes["lam"], axes["seed"]))
+    trained_as = lambda t, l, s: (axes["tau"][0] if l == 0 else t, l, s)  # at lam = 0, tau does not enter
+    trainings = list(dict.fromkeys(trained_as(*cell) for cell in cells))
+    slots = [trainings.index(trained_as(*cell)) for cell in cells]
     mesh = Mesh(np.array(jax.local_devices()), (GRID,))
-    padding = -len(cells) % mesh.size
-    fits_in_memory(problem.dim, problem.hidden, problem.settings["batch_size"], len(cells))
+    padding = -len(trainings) % mesh.size
+    fits_in_memory(problem.dim, problem.hidden, problem.settings["batch_size"], len(trainings))
 
     start = time.perf_counter()
     runs = {seed: solver._prepare(problem, seed) for seed in axes["seed"]}
-    padded = [*cells, *[cells[0]] * padding]  # a padding cell repeats the first one
+    padded = [*trainings, *[trainings[0]] * padding]  # a padding cell repeats the first one
     config, _ = solver._configure(problem, *cells[0][:2], runs[cells[0][2]].limit)
     column = lambda values, dtype=jnp.float32: jnp.asarray(values, dtype)
     hyper = train.Hyper(column([t for t, _, _ in padded]), column([l for _, l, _ in padded]),
@@ -191,7 +199,7 @@ def sweep(source, target, *, tau=(0.99,), lam=(1.0,), seeds=(0,), progress=True,
     keys = jax.random.wrap_key_data(jnp.stack([jax.random.key_data(runs[s].key) for _, _, s in padded]))
     models = [solver._model(problem, config, runs[s].frame, problem.settings | dict(tau=t, lam=l, seed=s))
               for t, l, s in cells]
-    return _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callback, start)
+    return _train(config, hyper, data, keys, mesh, cells, trainings, slots, runs, models, progress, callback, start)
 
 
 def _axis(name, values):
@@ -244,48 +252,55 @@ def _programs(mesh):
     return init, chunk
 
 
-def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callback, start):
-    """sweep's loop over chunks, `solver._train`'s with a history, a divergence and a model per
-    cell: `models[c](state, history)` makes cell c's `ENOTResult`; `runs[seed]` its frame and
-    evaluation sample."""
-    histories = [solver._history(runs[cells[0][2]].evaluation[2] is not None) for _ in cells]
-    diverged = {}  # cell index -> DivergenceError
+def _train(config, hyper, data, keys, mesh, cells, trainings, slots, runs, models, progress, callback, start):
+    """sweep's loop over chunks, `solver._train`'s with a history and a divergence per training
+    and a model per cell: cell c is training `slots[c]` of `trainings`, `models[c](state,
+    history)` makes its `ENOTResult`; `runs[seed]` holds a seed's frame and evaluation sample."""
+    histories = [solver._history(runs[cells[0][2]].evaluation[2] is not None) for _ in trainings]
+    diverged = {}  # training index -> (step, blew_up, its last good params on the host)
     learning_rate = float(hyper.learning_rate[0])
 
-    def snapshot(params, c):  # cell c's model, from a host copy of every cell's params
-        history = {k: np.asarray(v) for k, v in histories[c].items()}
-        return models[c](train.TrainState(jax.tree.map(lambda a: a[c], params), None, None, None), history)
+    def model(params, c):  # cell c's model from its training's params (a host copy)
+        history = {k: np.asarray(v) for k, v in histories[slots[c]].items()}
+        return models[c](train.TrainState(params, None, None, None), history)
 
-    def log(state, metrics):  # the chunk's metrics into every live cell's history; record divergences
+    def error(c):  # cell c's DivergenceError, worded with its own settings
+        (tau, lam, seed), (at, blew_up, params) = cells[c], diverged[slots[c]]
+        return DivergenceError(solver._diverged(at, blew_up, tau, lam, learning_rate, seed), at, model(params, c))
+
+    def log(state, metrics):  # the chunk's metrics into every live training's history; record divergences
         metrics, steps = jax.device_get((metrics, state.step))
         now, with_l2_uvp = time.perf_counter() - start, "l2_uvp" in histories[0]
-        newly = any(metrics["diverged_at"][c] >= 0 for c in range(len(cells)) if c not in diverged)
+        newly = any(metrics["diverged_at"][k] >= 0 for k in range(len(trainings)) if k not in diverged)
         params = jax.device_get(state.params) if with_l2_uvp or newly else None  # only when needed
-        for c, (tau, lam, seed) in enumerate(cells):
-            if c in diverged:
+        for k, (_, _, seed) in enumerate(trainings):
+            if k in diverged:
                 continue
-            if (at := int(metrics["diverged_at"][c])) >= 0:
-                why = solver._diverged(at, bool(metrics["blew_up"][c]), tau, lam, learning_rate, seed)
-                diverged[c] = DivergenceError(why, at, snapshot(params, c))
+            if (at := int(metrics["diverged_at"][k])) >= 0:
+                diverged[k] = (at, bool(metrics["blew_up"][k]), jax.tree.map(lambda a: a[k], params))
                 continue
-            history, run = histories[c], runs[seed]
-            solver._record(history, int(steps[c]), now, {k: v[c] for k, v in metrics.items()}, run.frame.cost_factor)
+            history, run = histories[k], runs[seed]
+            solver._record(history, int(steps[k]), now, {name: v[k] for name, v in metrics.items()},
+                           run.frame.cost_factor)
             if with_l2_uvp:
                 x_eval, _, t_eval, var = run.evaluation
-                history["l2_uvp"].append(benchmark.l2_uvp_of(snapshot(params, c).transport(x_eval), t_eval, var))
+                transport = model(jax.tree.map(lambda a: a[k], params), slots.index(k)).transport
+                history["l2_uvp"].append(benchmark.l2_uvp_of(transport(x_eval), t_eval, var))
 
     def grid(state, interrupted, final):  # the SweepResult of `state`
-        params, results = jax.device_get(state.params), []
+        params, results, errors = jax.device_get(state.params), [], {}
         for c, (_, _, seed) in enumerate(cells):
-            if c in diverged:
-                results.append(diverged[c].result)
+            if slots[c] in diverged:
+                errors[cells[c]] = error(c)
+                results.append(errors[cells[c]].result)
                 continue
-            result, (x_eval, y_eval, _, _) = snapshot(params, c), runs[seed].evaluation
-            dual = result.dual_objective(x_eval, y_eval) if final else histories[c]["dual_value"][-1]
+            result = model(jax.tree.map(lambda a: a[slots[c]], params), c)
+            x_eval, y_eval, _, _ = runs[seed].evaluation
+            dual = result.dual_objective(x_eval, y_eval) if final else histories[slots[c]]["dual_value"][-1]
             results.append(dataclasses.replace(result, dual_value=dual, interrupted=interrupted))
         axes = [tuple(dict.fromkeys(values)) for values in zip(*cells)]
-        return SweepResult(*axes, tuple(results), {cells[c]: error for c, error in sorted(diverged.items())},
-                           time.perf_counter() - start, mesh.size, len(hyper.tau) - len(cells), interrupted)
+        return SweepResult(*axes, tuple(results), errors, time.perf_counter() - start, mesh.size,
+                           len(hyper.tau) - len(trainings), len(trainings), interrupted)
 
     init, chunk = _programs(mesh)
     state = init(config, keys)
@@ -299,7 +314,7 @@ def _train(config, hyper, data, keys, mesh, cells, runs, models, progress, callb
             bar.update(1)
             if diverged:
                 bar.set_postfix(diverged=len(diverged), refresh=False)
-            if len(diverged) == len(cells):
+            if len(diverged) == len(trainings):
                 break
             if callback is not None and callback(int(np.max(jax.device_get(state.step))), grid(state, False, False)):
                 break

@@ -65,6 +65,21 @@ def test_each_cell_is_the_separate_fit(four):
         assert cell.dual_value == pytest.approx(alone.dual_value, rel=1e-5)
 
 
+def test_lambda_zero_cells_share_one_training_and_are_each_the_fit():
+    """At lam = 0 tau does not enter the loss: the two lam = 0 cells are one training, each with
+    its own settings, and equal to the separate fit of its tau."""
+    grid_ = enot_lite.sweep(X, Y, tau=[0.9, 1.0], lam=[0.0, 0.5], seeds=0, reference_map=SHIFT, **KW)
+    assert len(grid_) == 4 and grid_.trained == 3 and "3 trainings (the lam = 0 cells of each seed are one)" in str(grid_)
+    for a, b in zip(_leaves(grid_.cell(0.9, 0.0)), _leaves(grid_.cell(1.0, 0.0)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for tau, lam, seed, cell in grid_.cells():
+        alone = enot_lite.fit(X, Y, tau=tau, lam=lam, seed=seed, reference_map=SHIFT, **KW)
+        assert cell.settings == alone.settings
+        for a, b in zip(_leaves(cell), _leaves(alone), strict=True):
+            np.testing.assert_allclose(a, b, **TOL)
+        np.testing.assert_allclose(cell.history["l2_uvp"], alone.history["l2_uvp"], rtol=1e-4, atol=1e-6)
+
+
 def test_a_second_grid_of_other_values_does_not_compile(four):
     """tau, lambda, the seeds' frames and limits are traced: a grid of the same shape with other
     values reuses every compiled program."""
