@@ -122,6 +122,9 @@ def test_benchmark_widget_draws_a_given_fit_first_and_refuses_a_mismatched_one()
         widgets.BenchmarkWidget(pair, steps=300, result=fitted)
     with pytest.raises(ValueError, match="result must be"):
         widgets.BenchmarkWidget(pair, tau=0.9, steps=200, result=fitted)
+    with pytest.raises(ValueError, match="'learning_rate': 0.01"):
+        widgets.BenchmarkWidget(pair, steps=200, learning_rate=1e-2, result=fitted)
+    assert widgets.BenchmarkWidget(pair, steps=200, learning_rate=None, result=fitted).result is fitted
 
 
 def test_import_enot_lite_stays_light_and_widgets_load_on_access():

@@ -166,12 +166,14 @@ class BenchmarkWidget(Panel):
     """tau and lambda on one W2-benchmark pair; retrains when "train" is clicked (a high-dimensional
     fit takes several seconds) and plots the L2-UVP curve against the benchmark's linear map.
 
-    `result`: optionally a fit of this pair with these tau, lambda and steps and a `reference_map`
-    (so its history has L2-UVP), drawn first instead of training the same model again."""
+    `result`: optionally a fit of this pair with these tau, lambda and steps, the `fit_kwargs`
+    that `result.settings` records, and a `reference_map` (so its history has L2-UVP), drawn first
+    instead of training the same model again."""
 
     def __init__(self, pair, tau=0.99, lam=1.0, steps=1500, result=None, **fit_kwargs):
-        if result is not None:
-            wanted = dict(tau=tau, lam=lam, steps=steps)
+        if result is not None:  # a setting passed as None is fit's default, which result.settings holds resolved
+            wanted = dict(tau=tau, lam=lam, steps=steps) | {k: v for k, v in fit_kwargs.items()
+                                                           if v is not None and k in result.settings}
             got = {k: result.settings.get(k) for k in wanted}
             if got != wanted or result.dim != pair.dim or "l2_uvp" not in result.history:
                 raise ValueError(f"result must be a fit of this D = {pair.dim} pair with {wanted} and a "
