@@ -6,6 +6,7 @@ change, on Mix3toMix10, one JSON line per run.
     python benchmarks/levers.py 64 8000 warm=0.05                # linear warm-up over 5 % of the budget
     python benchmarks/levers.py 8 20000 zero_init=True           # f's and g's last layer at zero: T starts at the identity
     python benchmarks/levers.py 8 20000 seed=1
+    python benchmarks/levers.py 8 40000 small="(0.5, 256)"      # the first half of the updates at batch 256
 
 Every run also keeps exponential moving averages of both networks' parameters in the scan
 (decays 0.999 and 0.9999), so parameter averaging is measured from the same runs: the line has
@@ -15,6 +16,7 @@ checks, frame, configuration and iteration); only the loop around it is this scr
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import sys
 import time
@@ -46,7 +48,7 @@ def chunk(config, hyper, data, state, averages):
     return jax.lax.scan(body, (state, averages), None, length=config.chunk)[0]
 
 
-def run(dim, steps, seed=0, warm=0.0, zero_init=False, **change):
+def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
     pair = benchmark.mix3tomix10(dim)
     settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps} | change)
     names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "frame")
@@ -65,9 +67,14 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, **change):
             state = state._replace(params=tuple(zeroed(p) for p in state.params))
         averages = tuple(state.params for _ in DECAYS)
         step = jax.jit(chunk, static_argnums=0, compiler_options=train.compiler_options())
+        # small = (fraction, batch): the first `fraction` of the updates at batch size `batch`
+        # (the schedule and Adam's state run on through both phases), the rest at the preset's
+        fraction, batch = small or (0.0, config.batch_size)
+        first = dataclasses.replace(config, batch_size=batch)
+        n_first = -(-int(fraction * steps) // ((2 if config.bidirectional else 1) * config.chunk))
         start = time.perf_counter()
-        for _ in range(train.n_chunks(config, steps)):
-            state, averages = step(config, hyper, prepared.data, state, averages)
+        for k in range(train.n_chunks(config, steps)):
+            state, averages = step(first if k < n_first else config, hyper, prepared.data, state, averages)
         jax.block_until_ready(state)
         wall = time.perf_counter() - start
     finally:
@@ -75,7 +82,8 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, **change):
     model = solver._model(problem, config, prepared.frame, problem.settings)
     scores = {name: round(benchmark.l2_uvp(model(state._replace(params=params), {}).transport, pair), 4)
               for name, params in [("raw", state.params)] + [(f"ema{d}", a) for d, a in zip(DECAYS, averages)]}
-    return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, **change, wall=round(wall, 1), **scores)
+    return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, small=small, **change,
+                wall=round(wall, 1), **scores)
 
 
 if __name__ == "__main__":
