@@ -71,7 +71,7 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
         # (the schedule and Adam's state run on through both phases), the rest at the preset's
         fraction, batch = small or (0.0, config.batch_size)
         first = dataclasses.replace(config, batch_size=batch)
-        n_first = -(-int(fraction * steps) // ((2 if config.bidirectional else 1) * config.chunk))
+        n_first = train.n_chunks(config, int(fraction * steps))
         start = time.perf_counter()
         for k in range(train.n_chunks(config, steps)):
             state, averages = step(first if k < n_first else config, hyper, prepared.data, state, averages)
