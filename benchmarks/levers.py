@@ -10,8 +10,11 @@ change, on Mix3toMix10, one JSON line per run.
 
 Every run also keeps exponential moving averages of both networks' parameters in the scan
 (decays 0.999 and 0.9999), so parameter averaging is measured from the same runs: the line has
-L2-UVP % of the trained networks ("raw") and of each average.  The training is `fit`'s (its
-checks, frame, configuration and iteration); only the loop around it is this script's.
+L2-UVP % of the trained networks ("raw") and of each average.  `reached` is the updates done:
+fewer than the budget means a step went bad (NaN, inf or beyond `fit`'s blow-up limit) and, as in
+`fit`, training stopped at the last good state (this script reports it rather than raising).
+The training is `fit`'s (its checks, frame, configuration and iteration); only the loop around
+it is this script's.
 """
 from __future__ import annotations
 
@@ -83,7 +86,7 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
     scores = {name: round(benchmark.l2_uvp(model(state._replace(params=params), {}).transport, pair), 4)
               for name, params in [("raw", state.params)] + [(f"ema{d}", a) for d, a in zip(DECAYS, averages)]}
     return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, small=small, **change,
-                wall=round(wall, 1), **scores)
+                wall=round(wall, 1), reached=int(state.step), **scores)
 
 
 if __name__ == "__main__":
