@@ -44,8 +44,8 @@ def default_hidden(dim):
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
-        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), map=None, bidirectional=None, frame="standard",
-        seed=0, reference_map=None, progress=True, callback=None) -> ENOTResult:
+        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), adam_eps=1e-8, map=None, bidirectional=None,
+        frame="standard", seed=0, reference_map=None, progress=True, callback=None) -> ENOTResult:
     """Fit ENOT between `source` (mu) and `target` (nu).
 
     Args:
@@ -62,6 +62,9 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
         (`default_learning_rate`).
       schedule: "cosine" (decay the step size to 1 % of it over `steps`) or "constant".
       betas: Adam's (b1, b2), each in [0, 1).
+      adam_eps: Adam's epsilon (> 0), added to sqrt(v): the step of a parameter whose gradients
+        are of this size or smaller shrinks (optax's default 1e-8; the `paper` preset's 1e-5 keeps the
+        potentials' mean values from drifting at step size 2e-3, docs/benchmarks.md, section 4g).
       map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
         (T a residual MLP R^d -> R^d, projected by the cost's `project`; the only choice for a cost
         that gives just c(x, y)).  Default: "gradient" where the cost allows it.
@@ -82,8 +85,8 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
     is not finite or blows up (see `BLOW_UP`).
     """
     problem = _check(source, target, cost=cost, tau=tau, lam=lam, steps=steps, batch_size=batch_size, hidden=hidden,
-                     learning_rate=learning_rate, schedule=schedule, betas=betas, map=map, bidirectional=bidirectional,
-                     frame=frame, seed=seed, reference_map=reference_map, callback=callback)
+                     learning_rate=learning_rate, schedule=schedule, betas=betas, adam_eps=adam_eps, map=map,
+                     bidirectional=bidirectional, frame=frame, seed=seed, reference_map=reference_map, callback=callback)
     run = _prepare(problem, problem.settings["seed"])
     config, hyper = _configure(problem, problem.settings["tau"], problem.settings["lam"], run.limit)
     return _train(config, hyper, run.data, run.key, _model(problem, config, run.frame, problem.settings), run.evaluation,
@@ -119,12 +122,13 @@ class _Run(NamedTuple):
 
 
 def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learning_rate, schedule, betas, map,
-           bidirectional, frame, seed, reference_map, callback) -> _Problem:
+           bidirectional, frame, seed, reference_map, callback, adam_eps=1e-8) -> _Problem:
     """fit's arguments checked (nothing compiles); ValueError or TypeError naming the argument."""
     cost = get_cost(cost)
     map = _map(map, cost)
     bidirectional = (map == "gradient") if bidirectional is None else bidirectional
-    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map)
+    settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map,
+                         adam_eps)
     if map == "network" and settings["bidirectional"]:
         raise ValueError("bidirectional=True needs a gradient map (the inverse map is g's gradient); a network map "
                          "is one-directional: leave bidirectional unset or False")
@@ -170,7 +174,7 @@ def _mean_cost(cost, box, x, y):
 
 def _configure(problem: _Problem, tau, lam, limit):
     """(Config, Hyper) of the problem's settings with these tau, lambda and blow-up limit."""
-    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "bidirectional")
+    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "adam_eps", "bidirectional")
     return train.configure(problem.dim, hidden=problem.hidden, cost=problem.cost, sample_source=problem.sample_source,
                            sample_target=problem.sample_target, map=problem.map, tau=tau, lam=lam, limit=limit,
                            **{k: problem.settings[k] for k in names})
@@ -194,7 +198,8 @@ def _map(choice, cost):
     return choice
 
 
-def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map="gradient"):
+def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map="gradient",
+              adam_eps=1e-8):
     """The checked scalar settings, as they are recorded in the result (learning_rate=None:
     `default_learning_rate` for `map` and `steps`)."""
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -210,6 +215,7 @@ def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidir
         learning_rate=checks.number("learning_rate", learning_rate, 0.0, math.inf, low_open=True),
         schedule=checks.one_of("schedule", schedule, ("cosine", "constant")),
         betas=tuple(checks.number(f"betas[{i}]", b, 0.0, 1.0, low_open=False, high_open=True) for i, b in enumerate(betas)),
+        adam_eps=checks.number("adam_eps", adam_eps, 0.0, 1.0, low_open=True),
         bidirectional=checks.flag("bidirectional", bidirectional),
         frame=None if frame is None else checks.one_of("frame", frame, ("standard",)),
         seed=checks.number("seed", seed, 0, checks.MAX_SEED, low_open=False, kind=int),

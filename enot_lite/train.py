@@ -44,6 +44,7 @@ class Config:
     share_backward: bool = True  # g through `shared_backward.value` (same gradients, one backward pass)
     map: str = "gradient"  # T from f's gradient, or "network": f is a map network T_theta
     fold: bool = False  # bidirectional: both directions through one traced update (`both_ways`)
+    adam_eps: float = 1e-8  # Adam's epsilon, added to sqrt(v)
 
 
 class Hyper(NamedTuple):
@@ -91,7 +92,7 @@ time, and the folded program compiles faster (docs/benchmarks.md, section 10).""
 
 
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
-              bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
+              adam_eps=1e-8, bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
               limit=float("inf"), map="gradient", fold=None):
     """(Config, Hyper) for these settings, unchecked (`fit` validates them first).  `fold=None`
     folds the directions (`both_ways`) for budgets of at most `FOLD_STEPS` updates."""
@@ -100,7 +101,7 @@ def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedu
         bidirectional=bool(bidirectional), cost=costs.SqEuclidean() if cost is None else cost,
         sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
         final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward, map=map,
-        fold=steps <= FOLD_STEPS if fold is None else bool(fold),
+        fold=steps <= FOLD_STEPS if fold is None else bool(fold), adam_eps=adam_eps,
     )
     hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
@@ -114,9 +115,10 @@ def schedule(learning_rate, steps, final_lr_fraction):
 
 
 def optimizer(config: Config, hyper: Hyper | None) -> optax.GradientTransformation:
-    """Adam with `schedule`; with `hyper=None` its only use is laying out the state (`init`)."""
+    """Adam (`config.adam_eps` added to sqrt(v)) with `schedule`; with `hyper=None` its only use is
+    laying out the state (`init`)."""
     lr = schedule(*((0.0, 1) if hyper is None else (hyper.learning_rate, hyper.steps)), config.final_lr_fraction)
-    return optax.adam(lr, b1=config.b1, b2=config.b2)
+    return optax.adam(lr, b1=config.b1, b2=config.b2, eps=config.adam_eps)
 
 
 def init_state(config: Config, key) -> TrainState:

@@ -51,6 +51,23 @@ def test_update_with_the_shared_backward_pass_is_the_plain_update():
     _close(new, reference)
 
 
+def test_adam_eps_shrinks_the_first_step_where_gradients_are_small():
+    """Adam's first step is lr g / (|g| + eps) per parameter: about lr wherever g != 0 with
+    optax's eps = 1e-8, and smaller where |g| is near or below a larger eps."""
+    steps = {}
+    for eps in (1e-8, 1e-2):
+        config, hyper = _config(adam_eps=eps)
+        state = train.init_state(config, jax.random.key(0))
+        x, y = (d[:64] for d in _arrays())
+        params = train.update(config, hyper, state.params, state.opt_state, x, y)[0]
+        steps[eps] = np.abs(np.concatenate([np.ravel(a - b) for a, b in
+                                            zip(jax.tree.leaves(params), jax.tree.leaves(state.params))]))
+    lr = float(hyper.learning_rate)
+    assert steps[1e-8].max() == pytest.approx(lr, rel=1e-3)
+    assert np.all(steps[1e-2] <= steps[1e-8] * (1 + 1e-4) + 1e-9)
+    assert np.mean(steps[1e-2] < 0.5 * steps[1e-8]) > 0.05  # the eps binds for some parameters
+
+
 def test_training_compiles_with_and_without_the_small_matmul_option():
     """The XLA option is probed: an XLA without it (an unknown option here) trains the same."""
     config, hyper = _config()
