@@ -7,12 +7,17 @@ change, on Mix3toMix10, one JSON line per run.
     python benchmarks/levers.py 8 20000 zero_init=True           # f's and g's last layer at zero: T starts at the identity
     python benchmarks/levers.py 8 20000 seed=1
     python benchmarks/levers.py 8 40000 small="(0.5, 256)"      # the first half of the updates at batch 256
+    python benchmarks/levers.py 2 80000 learning_rate=2e-3 adam_eps=1e-8   # Adam's epsilon as optax's default
+    python benchmarks/levers.py 2 80000 learning_rate=2e-3 until=17000 trace=True   # the first 17k of 80k, traced
 
 Every run also keeps exponential moving averages of both networks' parameters in the scan
 (decays 0.999 and 0.9999), so parameter averaging is measured from the same runs: the line has
 L2-UVP % of the trained networks ("raw") and of each average.  `reached` is the updates done:
 fewer than the budget means a step went bad (NaN, inf or beyond `fit`'s blow-up limit) and, as in
 `fit`, training stopped at the last good state (this script reports it rather than raising).
+`until` stops after that many updates (the schedule is still the budget's); `trace=True` prints a
+line after every chunk (1000 updates at an 80k-update budget): the updates done, the means of f over mu's
+and of g over nu's evaluation sample (in the frame), and whether the chunk went bad.
 The training is `fit`'s (its checks, frame, configuration and iteration); only the loop around
 it is this script's.
 """
@@ -27,7 +32,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from enot_lite import bench, benchmark, solver, train
+from enot_lite import bench, benchmark, potentials, solver, train
 
 DECAYS = (0.999, 0.9999)
 
@@ -51,10 +56,10 @@ def chunk(config, hyper, data, state, averages):
     return jax.lax.scan(body, (state, averages), None, length=config.chunk)[0]
 
 
-def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
+def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, trace=False, **change):
     pair = benchmark.mix3tomix10(dim)
     settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps} | change)
-    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "frame")
+    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "adam_eps", "frame")
     problem = solver._check(pair.sample_source, pair.sample_target, cost="sqeuclidean", map=None, bidirectional=None,
                             seed=seed, reference_map=None, callback=None, **{k: settings[k] for k in names})
     prepared = solver._prepare(problem, seed)
@@ -75,9 +80,17 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
         fraction, batch = small or (0.0, config.batch_size)
         first = dataclasses.replace(config, batch_size=batch)
         n_first = train.n_chunks(config, int(fraction * steps))
+        x_eval, y_eval = ((a - prepared.data.shift) / prepared.data.scale for a in prepared.evaluation[:2])
+        means = jax.jit(lambda params: [potentials.value(config.hidden, p, z).mean() for p, z in zip(params, (x_eval, y_eval))])
         start = time.perf_counter()
-        for k in range(train.n_chunks(config, steps)):
+        for k in range(train.n_chunks(config, until or steps)):
+            before = int(state.step)
             state, averages = step(first if k < n_first else config, hyper, prepared.data, state, averages)
+            if trace:
+                f_mean, g_mean = means(state.params)
+                halted = int(state.step) - before < min(2 * config.chunk, steps - before)
+                print(json.dumps(dict(updates=int(state.step), f_mean=round(float(f_mean), 3), g_mean=round(float(g_mean), 3),
+                                      halted=halted, seconds=round(time.perf_counter() - start, 1))), flush=True)
         jax.block_until_ready(state)
         wall = time.perf_counter() - start
     finally:
@@ -85,7 +98,7 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, **change):
     model = solver._model(problem, config, prepared.frame, problem.settings)
     scores = {name: round(benchmark.l2_uvp(model(state._replace(params=params), {}).transport, pair), 4)
               for name, params in [("raw", state.params)] + [(f"ema{d}", a) for d, a in zip(DECAYS, averages)]}
-    return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, small=small, **change,
+    return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, small=small, until=until, **change,
                 wall=round(wall, 1), reached=int(state.step), **scores)
 
 
