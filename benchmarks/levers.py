@@ -80,15 +80,15 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, t
         fraction, batch = small or (0.0, config.batch_size)
         first = dataclasses.replace(config, batch_size=batch)
         n_first = train.n_chunks(config, int(fraction * steps))
-        x_eval, y_eval = ((a - prepared.data.shift) / prepared.data.scale for a in prepared.evaluation[:2])
+        x_eval, y_eval = (prepared.frame.to_frame(a) for a in prepared.evaluation[:2])
+        per_chunk = (2 if config.bidirectional else 1) * config.chunk  # updates a healthy chunk does
         means = jax.jit(lambda params: [potentials.value(config.hidden, p, z).mean() for p, z in zip(params, (x_eval, y_eval))])
         start = time.perf_counter()
         for k in range(train.n_chunks(config, until or steps)):
-            before = int(state.step)
             state, averages = step(first if k < n_first else config, hyper, prepared.data, state, averages)
             if trace:
                 f_mean, g_mean = means(state.params)
-                halted = int(state.step) - before < min(2 * config.chunk, steps - before)
+                halted = int(state.step) < min(steps, (k + 1) * per_chunk)
                 print(json.dumps(dict(updates=int(state.step), f_mean=round(float(f_mean), 3), g_mean=round(float(g_mean), 3),
                                       halted=halted, seconds=round(time.perf_counter() - start, 1))), flush=True)
         jax.block_until_ready(state)

@@ -121,8 +121,8 @@ class _Run(NamedTuple):
     evaluation: tuple
 
 
-def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learning_rate, schedule, betas, map,
-           bidirectional, frame, seed, reference_map, callback, adam_eps=1e-8) -> _Problem:
+def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learning_rate, schedule, betas, adam_eps,
+           map, bidirectional, frame, seed, reference_map, callback) -> _Problem:
     """fit's arguments checked (nothing compiles); ValueError or TypeError naming the argument."""
     cost = get_cost(cost)
     map = _map(map, cost)
