@@ -17,7 +17,8 @@ fewer than the budget means a step went bad (NaN, inf or beyond `fit`'s blow-up 
 `fit`, training stopped at the last good state (this script reports it rather than raising).
 `until` stops after that many updates (the schedule is still the budget's); `trace=True` prints a
 line after every chunk (1000 updates at an 80k-update budget): the updates done, the means of f over mu's
-and of g over nu's evaluation sample (in the frame), and whether the chunk went bad.
+and of g over nu's evaluation sample (in the frame), and whether the chunk went bad (then the
+run ends there).
 The training is `fit`'s (its checks, frame, configuration and iteration); only the loop around
 it is this script's.
 """
@@ -91,6 +92,8 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, t
                 halted = int(state.step) < min(steps, (k + 1) * per_chunk)
                 print(json.dumps(dict(updates=int(state.step), f_mean=round(float(f_mean), 3), g_mean=round(float(g_mean), 3),
                                       halted=halted, seconds=round(time.perf_counter() - start, 1))), flush=True)
+                if halted:  # the later chunks would only repeat the last good state
+                    break
         jax.block_until_ready(state)
         wall = time.perf_counter() - start
     finally:
