@@ -32,7 +32,7 @@ def _paper(dim):
     80k updates at width 128 (D <= 32), 40k at width 4D (D >= 64); Adam's step size 2e-3 (the
     lever ranking of docs/benchmarks.md, section 4c) with its epsilon 1e-5 below D = 16, where
     optax's 1e-8 let the potentials' mean values drift until a step blew up (section 4g), and
-    1e-8 from D = 16 (where the 1e-5 was not measured).  Measured: docs/benchmarks.md, section 4."""
+    1e-8 from D = 16 (where 1e-5 changed nothing, section 4h).  Measured: docs/benchmarks.md, section 4."""
     width = max(128, 4 * dim)
     return dict(hidden=(width,) * 3, batch_size=1024, steps=80_000 if width == 128 else 40_000,
                 learning_rate=2e-3, adam_eps=1e-5 if dim < 16 else 1e-8, tau=1.0, lam=0.5)
