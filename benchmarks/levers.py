@@ -6,13 +6,14 @@ change, on Mix3toMix10, one JSON line per run.
     python benchmarks/levers.py 64 8000 warm=0.05                # linear warm-up over 5 % of the budget
     python benchmarks/levers.py 8 20000 zero_init=True           # f's and g's last layer at zero: T starts at the identity
     python benchmarks/levers.py 8 20000 seed=1
+    python benchmarks/levers.py 8 20000 ema=0.9999              # another decay of the parameters' average
     python benchmarks/levers.py 8 40000 small="(0.5, 256)"      # the first half of the updates at batch 256
     python benchmarks/levers.py 2 80000 learning_rate=2e-3 adam_eps=1e-8   # Adam's epsilon as optax's default
     python benchmarks/levers.py 2 80000 learning_rate=2e-3 until=17000 trace=True   # the first 17k of 80k, traced
 
-Every run also keeps exponential moving averages of both networks' parameters in the scan
-(decays 0.999 and 0.9999), so parameter averaging is measured from the same runs: the line has
-L2-UVP % of the trained networks ("raw") and of each average.  `reached` is the updates done:
+The line has the L2-UVP % of the trained networks ("raw") and of what `fit` returns ("result":
+the parameters' moving average of the preset's `ema`, or of `ema=...` given here; with `ema=0.0`
+the same as "raw"), so averaging is measured on the same run.  `reached` is the updates done:
 fewer than the budget means a step went bad (NaN, inf or beyond `fit`'s blow-up limit) and, as in
 `fit`, training stopped at the last good state (this script reports it rather than raising).
 `until` stops after that many updates (the schedule is still the budget's); `trace=True` prints a
@@ -35,8 +36,6 @@ import jax.numpy as jnp
 
 from enot_lite import bench, benchmark, potentials, solver, train
 
-DECAYS = (0.999, 0.9999)
-
 
 def warmed(schedule, fraction):
     """`train.schedule` times a linear warm-up min(1, (k + 1) / (fraction * steps))."""
@@ -46,21 +45,10 @@ def warmed(schedule, fraction):
     return with_warm_up
 
 
-def chunk(config, hyper, data, state, averages):
-    """`config.chunk` iterations of `train.iteration`, with the parameter averages updated after each."""
-    def body(carry, _):
-        state, averages = carry
-        state, _ = train.iteration(config, hyper, data, state)
-        averages = tuple(jax.tree.map(lambda a, p: d * a + (1 - d) * p, avg, state.params)
-                         for d, avg in zip(DECAYS, averages))
-        return (state, averages), None
-    return jax.lax.scan(body, (state, averages), None, length=config.chunk)[0]
-
-
 def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, trace=False, **change):
     pair = benchmark.mix3tomix10(dim)
     settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps} | change)
-    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "adam_eps", "frame")
+    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "adam_eps", "ema", "frame")
     problem = solver._check(pair.sample_source, pair.sample_target, cost="sqeuclidean", map=None, bidirectional=None,
                             seed=seed, reference_map=None, callback=None, **{k: settings[k] for k in names})
     prepared = solver._prepare(problem, seed)
@@ -74,22 +62,19 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, t
             last = f"Dense_{len(config.hidden)}"
             zeroed = lambda p: {"params": p["params"] | {last: jax.tree.map(jnp.zeros_like, p["params"][last])}}
             state = state._replace(params=tuple(zeroed(p) for p in state.params))
-        averages = tuple(state.params for _ in DECAYS)
-        step = jax.jit(chunk, static_argnums=0, compiler_options=train.compiler_options())
         # small = (fraction, batch): the first `fraction` of the updates at batch size `batch`
         # (the schedule and Adam's state run on through both phases), the rest at the preset's
         fraction, batch = small or (0.0, config.batch_size)
         first = dataclasses.replace(config, batch_size=batch)
         n_first = train.n_chunks(config, int(fraction * steps))
         x_eval, y_eval = (prepared.frame.to_frame(a) for a in prepared.evaluation[:2])
-        per_chunk = (2 if config.bidirectional else 1) * config.chunk  # updates a healthy chunk does
         means = jax.jit(lambda params: [potentials.value(config.hidden, p, z).mean() for p, z in zip(params, (x_eval, y_eval))])
         start = time.perf_counter()
         for k in range(train.n_chunks(config, until or steps)):
-            state, averages = step(first if k < n_first else config, hyper, prepared.data, state, averages)
+            state, metrics = train.train_chunk(first if k < n_first else config, hyper, prepared.data, state)
             if trace:
                 f_mean, g_mean = means(state.params)
-                halted = int(state.step) < min(steps, (k + 1) * per_chunk)
+                halted = int(metrics["diverged_at"]) >= 0
                 print(json.dumps(dict(updates=int(state.step), f_mean=round(float(f_mean), 3), g_mean=round(float(g_mean), 3),
                                       halted=halted, seconds=round(time.perf_counter() - start, 1))), flush=True)
                 if halted:  # the later chunks would only repeat the last good state
@@ -99,8 +84,8 @@ def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, t
     finally:
         train.schedule = schedule
     model = solver._model(problem, config, prepared.frame, problem.settings)
-    scores = {name: round(benchmark.l2_uvp(model(state._replace(params=params), {}).transport, pair), 4)
-              for name, params in [("raw", state.params)] + [(f"ema{d}", a) for d, a in zip(DECAYS, averages)]}
+    scores = {name: round(benchmark.l2_uvp(model(params, {}).transport, pair), 4)
+              for name, params in (("raw", state.params), ("result", train.model_params(config, state)))}
     return dict(dim=dim, steps=steps, seed=seed, warm=warm, zero_init=zero_init, small=small, until=until, **change,
                 wall=round(wall, 1), reached=int(state.step), **scores)
 

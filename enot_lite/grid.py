@@ -259,10 +259,11 @@ def _train(config, hyper, data, keys, mesh, cells, trainings, slots, runs, model
     histories = [solver._history(runs[cells[0][2]].evaluation[2] is not None) for _ in trainings]
     diverged = {}  # training index -> (step, blew_up, its last good params on the host)
     learning_rate = float(hyper.learning_rate[0])
+    networks = lambda state: jax.device_get(jax.vmap(functools.partial(train.model_params, config))(state))
 
     def model(params, c):  # cell c's model from its training's params (a host copy)
         history = {k: np.asarray(v) for k, v in histories[slots[c]].items()}
-        return models[c](train.TrainState(params, None, None, None), history)
+        return models[c](params, history)
 
     def error(c):  # cell c's DivergenceError, worded with its own settings
         (tau, lam, seed), (at, blew_up, params) = cells[c], diverged[slots[c]]
@@ -272,7 +273,7 @@ def _train(config, hyper, data, keys, mesh, cells, trainings, slots, runs, model
         metrics, steps = jax.device_get((metrics, state.step))
         now, with_l2_uvp = time.perf_counter() - start, "l2_uvp" in histories[0]
         newly = any(metrics["diverged_at"][k] >= 0 for k in range(len(trainings)) if k not in diverged)
-        params = jax.device_get(state.params) if with_l2_uvp or newly else None  # only when needed
+        params = networks(state) if with_l2_uvp or newly else None  # only when needed
         for k, (_, _, seed) in enumerate(trainings):
             if k in diverged:
                 continue
@@ -288,7 +289,7 @@ def _train(config, hyper, data, keys, mesh, cells, trainings, slots, runs, model
                 history["l2_uvp"].append(benchmark.l2_uvp_of(transport(x_eval), t_eval, var))
 
     def grid(state, interrupted, final):  # the SweepResult of `state`
-        params, results, errors = jax.device_get(state.params), [], {}
+        params, results, errors = networks(state), [], {}
         for c, (_, _, seed) in enumerate(cells):
             if slots[c] in diverged:
                 errors[cells[c]] = error(c)

@@ -44,8 +44,9 @@ def default_hidden(dim):
 
 
 def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, batch_size=256, hidden=None,
-        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), adam_eps=1e-8, map=None, bidirectional=None,
-        frame="standard", seed=0, reference_map=None, progress=True, callback=None) -> ENOTResult:
+        learning_rate=None, schedule="cosine", betas=(0.9, 0.99), adam_eps=1e-8, ema=0.0, map=None,
+        bidirectional=None, frame="standard", seed=0, reference_map=None, progress=True,
+        callback=None) -> ENOTResult:
     """Fit ENOT between `source` (mu) and `target` (nu).
 
     Args:
@@ -65,6 +66,12 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
       adam_eps: Adam's epsilon (> 0), added to sqrt(v): the step of a parameter whose gradients
         are of this size or smaller shrinks (optax's default 1e-8; the `paper` preset's 1e-5 keeps the
         potentials' mean values from drifting at step size 2e-3, docs/benchmarks.md, section 4g).
+      ema: decay d in [0, 1) of a moving average of both networks' parameters, updated after
+        every iteration (one update of each network, or two when bidirectional) as
+        a <- d a + (1 - d) params and debiased by 1 - d^k after k iterations; the result holds
+        the average (Polyak averaging); the `paper` preset's 0.999 averages over the last few
+        thousand of its 40-80k updates (docs/benchmarks.md, section 4h).  0 (the default): the
+        trained networks themselves.
       map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
         (T a residual MLP R^d -> R^d, projected by the cost's `project`; the only choice for a cost
         that gives just c(x, y)).  Default: "gradient" where the cost allows it.
@@ -85,7 +92,7 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
     is not finite or blows up (see `BLOW_UP`).
     """
     problem = _check(source, target, cost=cost, tau=tau, lam=lam, steps=steps, batch_size=batch_size, hidden=hidden,
-                     learning_rate=learning_rate, schedule=schedule, betas=betas, adam_eps=adam_eps, map=map,
+                     learning_rate=learning_rate, schedule=schedule, betas=betas, adam_eps=adam_eps, ema=ema, map=map,
                      bidirectional=bidirectional, frame=frame, seed=seed, reference_map=reference_map, callback=callback)
     run = _prepare(problem, problem.settings["seed"])
     config, hyper = _configure(problem, problem.settings["tau"], problem.settings["lam"], run.limit)
@@ -122,13 +129,13 @@ class _Run(NamedTuple):
 
 
 def _check(source, target, *, cost, tau, lam, steps, batch_size, hidden, learning_rate, schedule, betas, adam_eps,
-           map, bidirectional, frame, seed, reference_map, callback) -> _Problem:
+           ema, map, bidirectional, frame, seed, reference_map, callback) -> _Problem:
     """fit's arguments checked (nothing compiles); ValueError or TypeError naming the argument."""
     cost = get_cost(cost)
     map = _map(map, cost)
     bidirectional = (map == "gradient") if bidirectional is None else bidirectional
     settings = _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map,
-                         adam_eps)
+                         adam_eps, ema)
     if map == "network" and settings["bidirectional"]:
         raise ValueError("bidirectional=True needs a gradient map (the inverse map is g's gradient); a network map "
                          "is one-directional: leave bidirectional unset or False")
@@ -174,15 +181,16 @@ def _mean_cost(cost, box, x, y):
 
 def _configure(problem: _Problem, tau, lam, limit):
     """(Config, Hyper) of the problem's settings with these tau, lambda and blow-up limit."""
-    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "adam_eps", "bidirectional")
+    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "adam_eps", "ema", "bidirectional")
     return train.configure(problem.dim, hidden=problem.hidden, cost=problem.cost, sample_source=problem.sample_source,
                            sample_target=problem.sample_target, map=problem.map, tau=tau, lam=lam, limit=limit,
                            **{k: problem.settings[k] for k in names})
 
 
 def _model(problem: _Problem, config, box, settings):
-    """model(state, history) -> the `ENOTResult` of a training state (dual value still unset)."""
-    return lambda state, history: ENOTResult(*state.params, problem.dim, problem.hidden, problem.cost,
+    """model(params, history) -> the `ENOTResult` of the networks `params` = (theta, phi)
+    (`train.model_params` of a training state; dual value still unset)."""
+    return lambda params, history: ENOTResult(*params, problem.dim, problem.hidden, problem.cost,
                                              config.bidirectional, settings | {"map": problem.map}, history,
                                              float("nan"), box, map=problem.map)
 
@@ -199,7 +207,7 @@ def _map(choice, cost):
 
 
 def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidirectional, frame, seed, map="gradient",
-              adam_eps=1e-8):
+              adam_eps=1e-8, ema=0.0):
     """The checked scalar settings, as they are recorded in the result (learning_rate=None:
     `default_learning_rate` for `map` and `steps`)."""
     if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
@@ -216,6 +224,7 @@ def _settings(tau, lam, steps, batch_size, learning_rate, schedule, betas, bidir
         schedule=checks.one_of("schedule", schedule, ("cosine", "constant")),
         betas=tuple(checks.number(f"betas[{i}]", b, 0.0, 1.0, low_open=False, high_open=True) for i, b in enumerate(betas)),
         adam_eps=checks.number("adam_eps", adam_eps, 0.0, 1.0, low_open=True),
+        ema=checks.number("ema", ema, 0.0, 1.0, low_open=False, high_open=True),
         bidirectional=checks.flag("bidirectional", bidirectional),
         frame=None if frame is None else checks.one_of("frame", frame, ("standard",)),
         seed=checks.number("seed", seed, 0, checks.MAX_SEED, low_open=False, kind=int),
@@ -252,7 +261,7 @@ def _train(config, hyper, data, key, model, evaluation, progress, callback):
     history)` makes an `ENOTResult`; `evaluation` = (x, y, T*(x), Var(y)) as `_Run` has it."""
     x_eval, y_eval, t_eval, target_var = evaluation
     history = _history(t_eval is not None)
-    snapshot = lambda state: model(state, {k: np.asarray(v) for k, v in history.items()})
+    snapshot = lambda state: model(train.model_params(config, state), {k: np.asarray(v) for k, v in history.items()})
     start = time.perf_counter()
     state = train.init_state(config, key)
     n_chunks = train.n_chunks(config, hyper.steps)

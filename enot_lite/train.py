@@ -45,6 +45,7 @@ class Config:
     map: str = "gradient"  # T from f's gradient, or "network": f is a map network T_theta
     fold: bool = False  # bidirectional: both directions through one traced update (`both_ways`)
     adam_eps: float = 1e-8  # Adam's epsilon, added to sqrt(v)
+    ema: float = 0.0  # decay of the parameters' moving average (`TrainState.average`); 0: none kept
 
 
 class Hyper(NamedTuple):
@@ -72,6 +73,7 @@ class TrainState(NamedTuple):
     opt_state: tuple  # Adam's state for each
     key: jax.Array
     step: jax.Array  # steps done so far (int32)
+    average: Any = None  # `optax.ema`'s state over `params` when `Config.ema` > 0, else None
 
 
 def chunk_size(steps, per_iteration):
@@ -93,7 +95,7 @@ time, and the folded program compiles faster (docs/benchmarks.md, section 10).""
 
 def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedule="cosine", betas=(0.9, 0.99),
               adam_eps=1e-8, bidirectional=True, cost=None, sample_source=None, sample_target=None, share_backward=True,
-              limit=float("inf"), map="gradient", fold=None):
+              limit=float("inf"), map="gradient", fold=None, ema=0.0):
     """(Config, Hyper) for these settings, unchecked (`fit` validates them first).  `fold=None`
     folds the directions (`both_ways`) for budgets of at most `FOLD_STEPS` updates."""
     config = Config(
@@ -101,7 +103,7 @@ def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedu
         bidirectional=bool(bidirectional), cost=costs.SqEuclidean() if cost is None else cost,
         sample_source=sample_source, sample_target=sample_target, b1=betas[0], b2=betas[1],
         final_lr_fraction={"cosine": 0.01, "constant": 1.0}[schedule], share_backward=share_backward, map=map,
-        fold=steps <= FOLD_STEPS if fold is None else bool(fold), adam_eps=adam_eps,
+        fold=steps <= FOLD_STEPS if fold is None else bool(fold), adam_eps=adam_eps, ema=float(ema),
     )
     hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
@@ -123,12 +125,24 @@ def optimizer(config: Config, hyper: Hyper | None) -> optax.GradientTransformati
 
 def init_state(config: Config, key) -> TrainState:
     """Fresh networks f (or the map network) and g, Adam's state, the PRNG key of the batches,
-    step 0 (from `key`, e.g. `jax.random.key(seed)`)."""
+    step 0 and, with `config.ema`, an empty average (from `key`, e.g. `jax.random.key(seed)`)."""
     key_f, key_g, key = jax.random.split(key, 3)
     init_f = potentials.init if config.map == "gradient" else potentials.map_init
     params = (init_f(config.hidden, key_f, config.dim), potentials.init(config.hidden, key_g, config.dim))
     tx = optimizer(config, hyper=None)
-    return TrainState(params, tuple(tx.init(p) for p in params), key, jnp.zeros((), jnp.int32))
+    average = optax.ema(config.ema).init(params) if config.ema else None
+    return TrainState(params, tuple(tx.init(p) for p in params), key, jnp.zeros((), jnp.int32), average)
+
+
+def model_params(config: Config, state: TrainState):
+    """The networks (theta, phi) a result holds: `state.params`, or with `config.ema` = d > 0
+    their moving average after k iterations, (1 - d) sum_{i=1..k} d^(k-i) params_i / (1 - d^k)
+    (the initial networks while k = 0)."""
+    if not config.ema:
+        return state.params
+    k, d = state.average.count, config.ema
+    return jax.tree.map(lambda a, p: jnp.where(k > 0, a / (1 - d ** jnp.maximum(k, 1)), p), state.average.ema,
+                        state.params)
 
 
 def functions(cost, hidden, share_backward=False, map="gradient"):
@@ -222,12 +236,15 @@ def iteration(config: Config, hyper: Hyper, data: Data, state: TrainState):
 
     The state advances only within the budget and while the step is healthy (finite, and its
     losses and dual value within `hyper.limit`): a bad step leaves the state (key included)
-    untouched, so every later iteration repeats it and training halts at the last good state."""
+    untouched, so every later iteration repeats it and training halts at the last good state.
+    With `config.ema` = d > 0 the average moves towards the new networks, a <- d a + (1 - d) params
+    (`optax.ema`; `model_params` reads it out)."""
     key, params, opt_state, (loss_map, loss_potential, dual), steps_done = both_ways(
         functools.partial(update, config, hyper), config, hyper, data, state)
     ran = jnp.arange(loss_map.shape[0]) < steps_done
     mean = lambda v: jnp.sum(jnp.where(ran, v, 0.0)) / steps_done
-    new = TrainState(params, opt_state, key, state.step + steps_done)
+    average = optax.ema(config.ema).update(params, state.average)[1] if config.ema else None
+    new = TrainState(params, opt_state, key, state.step + steps_done, average)
     metrics = jnp.stack([mean(loss_map), mean(loss_potential), dual[0]])
     params_sum = sum(jnp.sum(leaf) for leaf in jax.tree.leaves(params))
     finite = jnp.all(jnp.isfinite(metrics)) & jnp.isfinite(params_sum)

@@ -180,6 +180,8 @@ class _ColumnCost:  # c(x, y) with a trailing axis: (n, 1) where (n,) is needed
         (dict(betas=0.9), TypeError, "betas must be a pair"),
         (dict(adam_eps=0.0), ValueError, r"adam_eps must be in \(0.0, 1.0\]"),
         (dict(adam_eps="1e-5"), TypeError, "adam_eps must be a number"),
+        (dict(ema=1.0), ValueError, r"ema must be in \[0.0, 1.0\)"),
+        (dict(ema=-0.1), ValueError, r"ema must be in \[0.0, 1.0\)"),
         (dict(seed=2**32), ValueError, r"seed must be in \[0, 4294967295\]"),
         (dict(seed=-1), ValueError, "seed"),
         (dict(steps=2**31), ValueError, "steps must be in"),

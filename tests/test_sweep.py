@@ -65,6 +65,20 @@ def test_each_cell_is_the_separate_fit(four):
         assert cell.dual_value == pytest.approx(alone.dual_value, rel=1e-5)
 
 
+def test_with_a_moving_average_each_cell_is_the_fit_with_it_and_trains_the_same():
+    """`ema` reaches the grid as any fit setting: the cells hold the averaged networks, as `fit`
+    does, and the training (its history) is the one without the average."""
+    averaged = enot_lite.sweep(X, Y, tau=[0.9, 1.0], lam=0.5, seeds=0, ema=0.9, **KW)
+    for tau, lam, seed, cell in averaged.cells():
+        alone = enot_lite.fit(X, Y, tau=tau, lam=lam, seed=seed, ema=0.9, **KW)
+        plain = enot_lite.fit(X, Y, tau=tau, lam=lam, seed=seed, **KW)
+        assert cell.settings == alone.settings and alone.settings["ema"] == 0.9 and plain.settings["ema"] == 0.0
+        for a, b in zip(_leaves(cell), _leaves(alone), strict=True):
+            np.testing.assert_allclose(a, b, **TOL)
+        np.testing.assert_allclose(alone.history["loss_f"], plain.history["loss_f"], rtol=1e-6)
+        assert not np.allclose(alone.transport(X), plain.transport(X), rtol=1e-4, atol=1e-4)
+
+
 def test_lambda_zero_cells_share_one_training_and_are_each_the_fit():
     """At lam = 0 tau does not enter the loss: the two lam = 0 cells are one training, each with
     its own settings, and equal to the separate fit of its tau."""

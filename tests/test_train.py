@@ -68,6 +68,27 @@ def test_adam_eps_shrinks_the_first_step_where_gradients_are_small():
     assert np.mean(steps[1e-2] < 0.5 * steps[1e-8]) > 0.05  # the eps binds for some parameters
 
 
+def test_the_moving_average_is_the_debiased_average_of_the_iterates_and_leaves_training_alone():
+    """With ema = d the state also carries a <- d a + (1 - d) params; `model_params` reads out
+    a / (1 - d^k) after k iterations (the initial networks at k = 0); the training itself, and
+    `model_params` without an average, are unchanged."""
+    (plain, hyper), (averaged, _) = _config(), _config(ema=0.8)
+    data, key = _data(), jax.random.key(0)
+    state, reference = train.init_state(averaged, key), train.init_state(plain, key)
+    assert reference.average is None and train.model_params(plain, reference) is reference.params
+    _close(train.model_params(averaged, state), state.params, rtol=0, atol=0)
+    iterates = []
+    for _ in range(5):
+        state, _ = train.iteration(averaged, hyper, data, state)
+        reference, _ = train.iteration(plain, hyper, data, reference)
+        iterates.append(state.params)
+    _close(state.params, reference.params, rtol=0, atol=0)
+    weights = np.array([0.2 * 0.8 ** (4 - i) for i in range(5)]) / (1 - 0.8**5)
+    by_hand = jax.tree.map(lambda *p: sum(w * q for w, q in zip(weights, p)), *iterates)
+    _close(train.model_params(averaged, state), by_hand)
+    assert not np.allclose(jax.tree.leaves(by_hand)[0], jax.tree.leaves(state.params)[0])
+
+
 def test_training_compiles_with_and_without_the_small_matmul_option():
     """The XLA option is probed: an XLA without it (an unknown option here) trains the same."""
     config, hyper = _config()
