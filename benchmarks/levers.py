@@ -48,9 +48,8 @@ def warmed(schedule, fraction):
 def run(dim, steps, seed=0, warm=0.0, zero_init=False, small=None, until=None, trace=False, **change):
     pair = benchmark.mix3tomix10(dim)
     settings = bench.with_defaults(dim, bench.PRESETS["paper"](dim) | {"steps": steps} | change)
-    names = ("tau", "lam", "steps", "batch_size", "hidden", "learning_rate", "schedule", "betas", "adam_eps", "ema", "frame")
     problem = solver._check(pair.sample_source, pair.sample_target, cost="sqeuclidean", map=None, bidirectional=None,
-                            seed=seed, reference_map=None, callback=None, **{k: settings[k] for k in names})
+                            seed=seed, reference_map=None, callback=None, **settings)
     prepared = solver._prepare(problem, seed)
     config, hyper = solver._configure(problem, settings["tau"], settings["lam"], prepared.limit)
     schedule = train.schedule

@@ -181,10 +181,9 @@ def _mean_cost(cost, box, x, y):
 
 def _configure(problem: _Problem, tau, lam, limit):
     """(Config, Hyper) of the problem's settings with these tau, lambda and blow-up limit."""
-    names = ("batch_size", "steps", "learning_rate", "schedule", "betas", "adam_eps", "ema", "bidirectional")
+    settings = {k: v for k, v in problem.settings.items() if k in train.CONFIGURE_NAMES} | dict(tau=tau, lam=lam)
     return train.configure(problem.dim, hidden=problem.hidden, cost=problem.cost, sample_source=problem.sample_source,
-                           sample_target=problem.sample_target, map=problem.map, tau=tau, lam=lam, limit=limit,
-                           **{k: problem.settings[k] for k in names})
+                           sample_target=problem.sample_target, map=problem.map, limit=limit, **settings)
 
 
 def _model(problem: _Problem, config, box, settings):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import os
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -107,6 +108,10 @@ def configure(dim, *, hidden, batch_size, steps, tau, lam, learning_rate, schedu
     )
     hyper = Hyper(jnp.float32(tau), jnp.float32(lam), jnp.float32(learning_rate), jnp.int32(steps), jnp.float32(limit))
     return config, hyper
+
+
+CONFIGURE_NAMES = frozenset(inspect.signature(configure).parameters) - {"dim"}
+"""The settings `configure` takes by name: a dict of settings filtered by them configures a training."""
 
 
 def schedule(learning_rate, steps, final_lr_fraction):

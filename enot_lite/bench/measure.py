@@ -91,9 +91,8 @@ def with_defaults(dim, settings):
 
 def configure(dim, settings, **extra):
     """`train.configure` for a preset's settings."""
-    settings = with_defaults(dim, settings)
-    names = ("hidden", "batch_size", "steps", "tau", "lam", "learning_rate", "schedule", "betas", "adam_eps", "ema")
-    return train.configure(dim, **{name: settings[name] for name in names} | extra)
+    settings = {k: v for k, v in with_defaults(dim, settings).items() if k in train.CONFIGURE_NAMES}
+    return train.configure(dim, **settings | extra)
 
 
 def flops_per_step(dim, settings):
