@@ -69,9 +69,9 @@ def fit(source, target, *, cost="sqeuclidean", tau=0.99, lam=1.0, steps=5000, ba
       ema: decay d in [0, 1) of a moving average of both networks' parameters, updated after
         every iteration (one update of each network, or two when bidirectional) as
         a <- d a + (1 - d) params and debiased by 1 - d^k after k iterations; the result holds
-        the average (Polyak averaging); the `paper` preset's 0.999 averages over the last few
-        thousand of its 40-80k updates (docs/benchmarks.md, section 4h).  0 (the default): the
-        trained networks themselves.
+        the average (Polyak averaging), which weighs about the last 1 / (1 - d) iterations (the
+        `paper` preset's 0.999: its last ~2000 of 40-80k updates; docs/benchmarks.md, section 4i).
+        0 (the default): the trained networks themselves.
       map: "gradient" (T(x) = x - grad h*(grad f(x)), for costs with `grad_h_star`) or "network"
         (T a residual MLP R^d -> R^d, projected by the cost's `project`; the only choice for a cost
         that gives just c(x, y)).  Default: "gradient" where the cost allows it.

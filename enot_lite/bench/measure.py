@@ -30,14 +30,14 @@ def _paper(dim):
     """tau = 1, lambda = 0.5 as in the ENOT authors' W2 scripts, with a network and budget sized
     for about 10 minutes per pair on 2 CPU cores (they trained 512-wide networks for 300k steps):
     80k updates at width 128 (D <= 32), 40k at width 4D (D >= 64); Adam's step size 2e-3 (the
-    lever ranking of docs/benchmarks.md, section 4c) with its epsilon 1e-5 below D = 16, where
-    optax's 1e-8 let the potentials' mean values drift until a step blew up (section 4g), and
-    1e-8 from D = 16 (where 1e-5 changed nothing, section 4h); the result is the networks' moving
+    lever ranking of docs/benchmarks.md, section 4c) with its epsilon 1e-5 up to D = 16 (below it
+    optax's 1e-8 let the potentials' mean values drift until a step blew up, section 4g; at D = 16
+    the two end alike, section 4h) and 1e-8 from D = 32; the result is the networks' moving
     average with decay 0.999 (`fit`'s `ema`; below the trained networks' L2-UVP at every D measured
-    at full length, section 4h).  Measured: docs/benchmarks.md, section 4."""
+    at full length, section 4i).  Measured: docs/benchmarks.md, section 4."""
     width = max(128, 4 * dim)
     return dict(hidden=(width,) * 3, batch_size=1024, steps=80_000 if width == 128 else 40_000,
-                learning_rate=2e-3, adam_eps=1e-5 if dim < 16 else 1e-8, ema=0.999, tau=1.0, lam=0.5)
+                learning_rate=2e-3, adam_eps=1e-5 if dim <= 16 else 1e-8, ema=0.999, tau=1.0, lam=0.5)
 
 
 # Training settings per preset.  "quick" is `fit` with only data passed (its defaults);
