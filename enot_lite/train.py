@@ -142,12 +142,12 @@ def init_state(config: Config, key) -> TrainState:
 def model_params(config: Config, state: TrainState):
     """The networks (theta, phi) a result holds: `state.params`, or with `config.ema` = d > 0
     their moving average after k iterations, (1 - d) sum_{i=1..k} d^(k-i) params_i / (1 - d^k)
-    (the initial networks while k = 0)."""
+    (the initial networks while k = 0; the debiasing is optax's, as `optax.ema` applies it)."""
     if not config.ema:
         return state.params
-    k, d = state.average.count, config.ema
-    return jax.tree.map(lambda a, p: jnp.where(k > 0, a / (1 - d ** jnp.maximum(k, 1)), p), state.average.ema,
-                        state.params)
+    k = state.average.count
+    average = optax.tree_utils.tree_bias_correction(state.average.ema, config.ema, jnp.maximum(k, 1))
+    return jax.tree.map(lambda a, p: jnp.where(k > 0, a, p), average, state.params)
 
 
 def functions(cost, hidden, share_backward=False, map="gradient"):
